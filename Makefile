@@ -1,0 +1,46 @@
+# Every target the README uses. The virtual environment and the artifacts are
+# built on demand, so a fresh clone needs only Python 3.11 and make.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARTIFACTS ?= build/artifacts
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install artifacts demo serve test lint typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[serving,export,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+artifacts: install
+	$(PY) -m export.build_all --out $(ARTIFACTS)
+
+demo: artifacts
+	$(PY) -m functions.demo --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
+
+serve: artifacts
+	$(PY) -m functions.local --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+bench: artifacts
+	$(PY) -m bench.bench_encoder --artifacts $(ARTIFACTS)
+	$(PY) -m bench.bench_recommend --artifacts $(ARTIFACTS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,31 @@
+"""The interface the API layer calls. ``ranking.service.Recommender`` implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ranking.types import ExplainResult, LearnerProfile, RecommendResult
+
+
+class RecommenderService(Protocol):
+    """What ``functions/`` needs from the recommender."""
+
+    model_version: str
+
+    def recommend(
+        self,
+        profile: LearnerProfile,
+        k: int = 10,
+        platforms: Sequence[str] | None = None,
+    ) -> RecommendResult:
+        """Rank unseen problems for the learner; unknown history ids become warnings."""
+        ...
+
+    def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:
+        """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """Return artifact versions and counts for ``GET /health``."""
+        ...
