@@ -60,9 +60,7 @@ CATALOGUE_COLUMNS: tuple[str, ...] = (
     "extra_text",
     "extra_tags",
 )
-LIST_COLUMNS: frozenset[str] = frozenset(
-    {"tags", "companies", "similar", "aliases", "sources", "extra_tags"}
-)
+LIST_COLUMNS: frozenset[str] = frozenset({"tags", "companies", "similar", "aliases", "sources", "extra_tags"})
 CATALOGUE_FILE = "catalogue.csv"
 
 

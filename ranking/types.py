@@ -10,6 +10,7 @@ from ranking.catalogue import Problem
 
 Status = Literal["solved", "failed", "attempted"]
 STATUSES: tuple[Status, ...] = ("solved", "failed", "attempted")
+StepLabel = Literal["easier", "same level", "small step up", "big step up", "unknown level"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class DifficultyStep:
     candidate_rating: float
     learner_level: float | None
     step: float | None
-    label: Literal["easier", "same level", "small step up", "big step up", "unknown level"]
+    label: StepLabel
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,152 @@
+"""Real orderings the ranker learns from: Codeforces solve sequences and study lists.
+
+Each training example is a learner prefix and what came next:
+
+* Codeforces sequences (real submissions of 32 rated users, oldest first):
+  after a prefix of a user's submissions, the next first-accepted problem is
+  the positive, and the problems they solve soon after are weaker positives.
+* Study lists (NeetCode 150 order, A2OJ ladders): the first ``j`` problems
+  count as solved and problem ``j + 1`` is the positive.
+
+Sequences are split by time within each user (and by position within each
+list): the first 80 % trains, the next 10 % validates, the last 10 % is held
+out for evaluation and is never read by training.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ranking.catalogue import Catalogue
+from ranking.types import HistoryItem, LearnerProfile, Status
+
+Split = Literal["train", "valid", "test"]
+SUBMISSIONS = Path("codeforces_submissions/cf_top32_submissions.csv")
+NEETCODE = Path("neetcode/problemSiteData.json")
+A2OJ = Path("a2oj_ladders/a2oj_ladders.csv")
+HISTORY_WINDOW = 60
+MIN_PRIOR_SOLVES = 5
+SOON_AFTER = 5
+
+
+@dataclass(frozen=True)
+class Example:
+    """A learner prefix with graded relevance for what followed."""
+
+    group: str
+    split: Split
+    profile: LearnerProfile
+    relevance: dict[str, int]
+
+
+def split_of(fraction: float) -> Split:
+    """Map a position in a sequence (0..1) to its split."""
+    if fraction < 0.8:
+        return "train"
+    if fraction < 0.9:
+        return "valid"
+    return "test"
+
+
+def _evenly(indices: list[int], count: int) -> list[int]:
+    if len(indices) <= count:
+        return indices
+    step = len(indices) / count
+    return [indices[int(i * step)] for i in range(count)]
+
+
+def codeforces_examples(
+    data_dir: Path, catalogue: Catalogue, per_user: dict[Split, int]
+) -> Iterator[Example]:
+    """Yield examples from the real Codeforces submission sequences."""
+    by_handle: dict[str, list[tuple[str, bool]]] = {}
+    with (data_dir / SUBMISSIONS).open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            problem_id = f"codeforces:{row['task_id']}"
+            if problem_id in catalogue:
+                by_handle.setdefault(row["handle"], []).append((problem_id, row["verdict"] == "OK"))
+    for user, submissions in sorted(by_handle.items()):
+        yield from _user_examples(user, submissions, per_user)
+
+
+def _user_examples(
+    user: str, submissions: list[tuple[str, bool]], per_user: dict[Split, int]
+) -> Iterator[Example]:
+    solved_at: list[int] = []
+    seen_solved: set[str] = set()
+    for index, (problem_id, ok) in enumerate(submissions):
+        if ok and problem_id not in seen_solved:
+            seen_solved.add(problem_id)
+            solved_at.append(index)
+    eligible = solved_at[MIN_PRIOR_SOLVES:]
+    by_split: dict[Split, list[int]] = {"train": [], "valid": [], "test": []}
+    for rank in range(len(eligible)):
+        by_split[split_of(rank / len(eligible))].append(rank + MIN_PRIOR_SOLVES)
+    for split, ranks in by_split.items():
+        for rank in _evenly(ranks, per_user.get(split, 0)):
+            cut = solved_at[rank]
+            following = [submissions[i][0] for i in solved_at[rank : rank + 1 + SOON_AFTER]]
+            relevance = {problem_id: 1 for problem_id in following[1:]}
+            relevance[following[0]] = 3
+            yield Example(
+                group=f"codeforces:{user}:{cut}",
+                split=split,
+                profile=LearnerProfile(history=_history_before(submissions, cut)),
+                relevance=relevance,
+            )
+
+
+def _history_before(submissions: list[tuple[str, bool]], cut: int) -> tuple[HistoryItem, ...]:
+    """Summarise submissions before ``cut`` into one item per problem, last touched last."""
+    attempts: dict[str, int] = {}
+    solved: set[str] = set()
+    for problem_id, ok in submissions[:cut]:
+        if problem_id in solved:
+            continue
+        attempts[problem_id] = attempts.get(problem_id, 0) + 1
+        if ok:
+            solved.add(problem_id)
+    # dict order is first-touch order; move each problem to its last touch.
+    last_touch = {problem_id: i for i, (problem_id, _) in enumerate(submissions[:cut])}
+    ordered = sorted(attempts, key=lambda problem_id: last_touch[problem_id])[-HISTORY_WINDOW:]
+    items = []
+    for problem_id in ordered:
+        status: Status = "solved" if problem_id in solved else "failed"
+        items.append(HistoryItem(problem_id=problem_id, status=status, attempts=attempts[problem_id]))
+    return tuple(items)
+
+
+def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> Iterator[Example]:
+    """Yield examples from the NeetCode 150 order and the A2OJ ladders."""
+    for name, ids in _study_lists(data_dir):
+        known = [problem_id for problem_id in ids if problem_id in catalogue]
+        cuts = list(range(3, len(known)))
+        by_split: dict[Split, list[int]] = {"train": [], "valid": [], "test": []}
+        for cut in cuts:
+            by_split[split_of(cut / len(known))].append(cut)
+        for split, split_cuts in by_split.items():
+            count = per_list if split == "train" else max(1, per_list // 4)
+            for cut in _evenly(split_cuts, count):
+                history = tuple(HistoryItem(problem_id=p, status="solved") for p in known[:cut])
+                relevance = {p: 1 for p in known[cut + 1 : cut + 1 + SOON_AFTER]}
+                relevance[known[cut]] = 3
+                yield Example(f"{name}:{cut}", split, LearnerProfile(history=history), relevance)
+
+
+def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str]]]:
+    entries = json.loads((data_dir / NEETCODE).read_text(encoding="utf-8"))
+    neetcode = [f"leetcode:{e['link'].strip('/')}" for e in entries if e.get("neetcode150")]
+    yield "neetcode150", neetcode
+    ladders: dict[str, list[tuple[int, str]]] = {}
+    with (data_dir / A2OJ).open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            ladders.setdefault(row["ladder_id"], []).append(
+                (int(row["position"]), f"codeforces:{row['cf_problem_id']}")
+            )
+    for ladder_id, rows in sorted(ladders.items(), key=lambda pair: int(pair[0])):
+        yield f"a2oj:{ladder_id}", [problem_id for _, problem_id in sorted(rows)]

@@ -1,0 +1,122 @@
+"""Candidate generation: the problems the ranker gets to score.
+
+Candidates come from several sources so that the ranker sees problems near
+the learner's recent solves, near their failures, near their goal text, asked
+by their target companies, from the contests they are working through, and
+linked as similar by the platform. Solved problems never become candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ranking.catalogue import Catalogue
+from ranking.index import VectorIndex
+from ranking.learner import LearnerState
+from ranking.lookup import CatalogueLookup
+
+NEIGHBOURS_PER_SOLVE = 40
+NEIGHBOURS_OF_PROFILE = 100
+NEIGHBOURS_PER_FAILURE = 30
+NEIGHBOURS_OF_GOAL = 100
+COMPANY_PROBLEMS = 100
+POPULAR_PROBLEMS = 60
+CONTEST_WINDOW = 3
+MAX_CANDIDATES = 400
+
+
+@dataclass
+class Candidates:
+    """Candidate rows in a stable order, with the sources that proposed each."""
+
+    positions: list[int] = field(default_factory=list)
+    sources: dict[int, set[str]] = field(default_factory=dict)
+
+    def add(self, positions: Iterable[int], source: str) -> None:
+        """Append new positions; a known position only gains the source name."""
+        for position in positions:
+            if position in self.sources:
+                self.sources[position].add(source)
+            else:
+                self.sources[position] = {source}
+                self.positions.append(position)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+class CandidateGenerator:
+    """Collects candidates for one learner from every source."""
+
+    def __init__(self, catalogue: Catalogue, index: VectorIndex, lookup: CatalogueLookup) -> None:
+        self.catalogue = catalogue
+        self.index = index
+        self.lookup = lookup
+
+    def generate(
+        self,
+        state: LearnerState,
+        platforms: Sequence[str] | None = None,
+        limit: int = MAX_CANDIDATES,
+    ) -> Candidates:
+        """Return up to ``limit`` unsolved candidates on the allowed platforms."""
+        allowed = set(platforms) if platforms else None
+        embeddings = self.index.embeddings
+        proposals: list[tuple[str, list[int]]] = []
+
+        proposals.append(("review", list(state.unsolved)))
+        if state.recent_solved:
+            recent = np.asarray(embeddings[state.recent_solved], dtype=np.float32)
+            profile = recent.mean(axis=0, keepdims=True)
+            proposals.append(("history", self._neighbours(profile, NEIGHBOURS_OF_PROFILE)))
+            proposals.append(("history", self._neighbours(recent, NEIGHBOURS_PER_SOLVE)))
+            proposals.append(("similar_link", self._similar_links(state)))
+        recent_items = [item.position for item in state.items[-CONTEST_WINDOW:]]
+        proposals.append(("contest", self._contest_neighbours(recent_items)))
+        failures = list(state.unsolved)[-CONTEST_WINDOW:]
+        if failures:
+            failed = np.asarray(embeddings[failures], dtype=np.float32)
+            proposals.append(("failure", self._neighbours(failed, NEIGHBOURS_PER_FAILURE)))
+        if state.goal_vector is not None:
+            goal = state.goal_vector.reshape(1, -1).astype(np.float32)
+            proposals.append(("goal", self._neighbours(goal, NEIGHBOURS_OF_GOAL)))
+        for company in sorted(state.target_companies):
+            proposals.append(("company", self.lookup.by_company.get(company, [])[:COMPANY_PROBLEMS]))
+        for platform in sorted(allowed or self.lookup.by_popularity):
+            proposals.append(("popular", self.lookup.by_popularity.get(platform, [])[:POPULAR_PROBLEMS]))
+
+        candidates = Candidates()
+        for source, positions in proposals:
+            kept = [
+                p
+                for p in positions
+                if p not in state.solved and (allowed is None or self.lookup.platforms[p] in allowed)
+            ]
+            candidates.add(kept, source)
+        if len(candidates) > limit:
+            candidates.positions = candidates.positions[:limit]
+            candidates.sources = {p: candidates.sources[p] for p in candidates.positions}
+        return candidates
+
+    def _neighbours(self, queries: np.ndarray, k: int) -> list[int]:
+        hits = self.index.search(queries, k)
+        return [hit.position for row in hits for hit in row]
+
+    def _similar_links(self, state: LearnerState) -> list[int]:
+        positions: list[int] = []
+        for item in state.items:
+            for linked in self.catalogue.problems[item.position].similar:
+                if linked in self.catalogue:
+                    positions.append(self.catalogue.position(linked))
+        return positions
+
+    def _contest_neighbours(self, positions: list[int]) -> list[int]:
+        neighbours: list[int] = []
+        for position in reversed(positions):
+            contest = self.catalogue.problems[position].contest
+            if contest:
+                neighbours.extend(self.lookup.by_contest.get(contest, []))
+        return neighbours
