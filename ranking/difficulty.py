@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from ranking.catalogue import Problem
 
+# Used only when the catalogue has no rated LeetCode Easy problem to fit from.
+DEFAULT_COLD_START_LEVEL = 1200.0
+
 
 @dataclass(frozen=True)
 class DifficultyScale:
@@ -31,6 +34,10 @@ class DifficultyScale:
                 by_label[(problem.platform, problem.difficulty_label)].append(problem.rating)
         medians = {key: float(statistics.median(values)) for key, values in by_label.items()}
         return cls(label_ratings=medians)
+
+    def cold_start_level(self) -> float:
+        """Return the level assumed for a learner with no rated solve: the fitted LeetCode Easy rating."""
+        return self.label_ratings.get(("leetcode", "Easy"), DEFAULT_COLD_START_LEVEL)
 
     def rating(self, problem: Problem) -> float | None:
         """Return the problem's rating, or its label's fitted rating, or None."""

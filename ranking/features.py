@@ -83,7 +83,7 @@ def compute_features(
     candidate_vectors = np.asarray(embeddings[rows], dtype=np.float32)
 
     ratings = lookup.ratings[rows]
-    level = NAN if state.level is None else state.level
+    level = NAN if state.feature_level is None else state.feature_level
     values[:, column["candidate_rating"]] = ratings
     values[:, column["learner_level"]] = level
     values[:, column["rating_step"]] = ratings - level

@@ -61,6 +61,12 @@ class LearnerState:
     goal_text: str | None
     goal_vector: np.ndarray | None
     warnings: list[str] = field(default_factory=list)
+    prior_level: float | None = None
+
+    @property
+    def feature_level(self) -> float | None:
+        """The level features compare against: the measured one, else the cold-start prior."""
+        return self.level if self.level is not None else self.prior_level
 
     @property
     def is_cold_start(self) -> bool:

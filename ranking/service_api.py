@@ -18,8 +18,12 @@ class RecommenderService(Protocol):
         profile: LearnerProfile,
         k: int = 10,
         platforms: Sequence[str] | None = None,
+        explain: bool = True,
     ) -> RecommendResult:
-        """Rank unseen problems for the learner; unknown history ids become warnings."""
+        """Rank unseen problems for the learner; unknown history ids become warnings.
+
+        With ``explain`` each recommendation carries its template explanation.
+        """
         ...
 
     def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:

@@ -1,0 +1,61 @@
+"""Catalogue-wide state shared by serving and training: one object per container."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ranking.candidates import CandidateGenerator, Candidates
+from ranking.catalogue import Catalogue
+from ranking.difficulty import DifficultyScale
+from ranking.features import FeatureMatrix, compute_features
+from ranking.index import VectorIndex
+from ranking.learner import EncodeFn, LearnerState, build_state
+from ranking.lookup import CatalogueLookup
+from ranking.types import LearnerProfile
+
+
+@dataclass
+class Pipeline:
+    """Catalogue, index and derived lookups; turns a profile into scored-ready features."""
+
+    catalogue: Catalogue
+    index: VectorIndex
+    scale: DifficultyScale
+    lookup: CatalogueLookup
+    generator: CandidateGenerator
+
+    @classmethod
+    def build(cls, catalogue: Catalogue, index: VectorIndex) -> Pipeline:
+        """Fit the difficulty scale and build the lookups once."""
+        scale = DifficultyScale.fit(catalogue.problems)
+        lookup = CatalogueLookup.build(catalogue, scale)
+        return cls(catalogue, index, scale, lookup, CandidateGenerator(catalogue, index, lookup))
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """(n_problems, dim) float32 problem embeddings in catalogue order."""
+        return self.index.embeddings
+
+    def state(self, profile: LearnerProfile, encode: EncodeFn | None) -> LearnerState:
+        """Derive the learner state for a request."""
+        state = build_state(profile, self.catalogue, self.scale, encode)
+        state.prior_level = self.scale.cold_start_level()
+        return state
+
+    def candidates(
+        self,
+        state: LearnerState,
+        platforms: Sequence[str] | None = None,
+        extra: Sequence[int] = (),
+    ) -> Candidates:
+        """Generate candidates; ``extra`` rows (training positives) are appended if missing."""
+        candidates = self.generator.generate(state, platforms)
+        candidates.add([p for p in extra if p not in state.solved], "label")
+        return candidates
+
+    def features(self, state: LearnerState, candidates: Candidates) -> FeatureMatrix:
+        """Compute the feature matrix of a candidate group."""
+        return compute_features(state, candidates, self.catalogue, self.lookup, self.embeddings)

@@ -1,0 +1,178 @@
+"""The recommender behind the API: loads every artifact once, then ranks and explains.
+
+``Recommender.from_artifacts(root)`` reads the artifact folders written by
+``export/build_all.py``. It refuses to start when the index was built by a
+different encoder than the one it loads, or when any file's sha256 differs
+from its manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ranking.artifacts import (
+    CATALOGUE_DIR,
+    ENCODER_DIR,
+    INDEX_DIR,
+    RANKER_DIR,
+    manifest_sha256,
+    read_manifest,
+    verify_files,
+)
+from ranking.catalogue import Catalogue
+from ranking.encoder import OnnxEncoder
+from ranking.exceptions import ArtifactError, RequestError
+from ranking.explain import explain_template
+from ranking.index import VectorIndex
+from ranking.learner import LearnerState
+from ranking.pipeline import Pipeline
+from ranking.ranker import OnnxRanker
+from ranking.reasons import build_reasons
+from ranking.types import ExplainResult, LearnerProfile, Recommendation, RecommendResult
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 50
+
+
+def model_version_of(root: Path) -> str:
+    """Return a short id for the artifact set: a hash over the four manifests."""
+    digest = hashlib.sha256()
+    for name in (CATALOGUE_DIR, ENCODER_DIR, INDEX_DIR, RANKER_DIR):
+        digest.update(manifest_sha256(root / name).encode())
+    return digest.hexdigest()[:12]
+
+
+class Recommender:
+    """Ranks unsolved problems for a learner and explains each pick."""
+
+    def __init__(
+        self, pipeline: Pipeline, encoder: OnnxEncoder, ranker: OnnxRanker, model_version: str
+    ) -> None:
+        self.pipeline = pipeline
+        self.encoder = encoder
+        self.ranker = ranker
+        self.model_version = model_version
+
+    @classmethod
+    def from_artifacts(cls, root: Path, *, threads: int | None = None) -> Recommender:
+        """Load and cross-check every artifact under ``root``.
+
+        Raises
+        ------
+        ArtifactError
+            When an artifact is missing or corrupt.
+        ArtifactMismatchError
+            When the index was built by another encoder or for another catalogue.
+        """
+        catalogue_dir = root / CATALOGUE_DIR
+        problems = verify_files(catalogue_dir, read_manifest(catalogue_dir))
+        if problems:
+            raise ArtifactError("catalogue artifact is corrupt: " + "; ".join(problems))
+        catalogue = Catalogue.load(catalogue_dir)
+        encoder = OnnxEncoder.from_folder(root / ENCODER_DIR, threads=threads)
+        index = VectorIndex.load(
+            root / INDEX_DIR, encoder_manifest_sha256=encoder.manifest_sha256, catalogue=catalogue
+        )
+        ranker = OnnxRanker.from_folder(root / RANKER_DIR)
+        version = model_version_of(root)
+        logger.info("recommender loaded: %d problems, model version %s", len(catalogue), version)
+        return cls(Pipeline.build(catalogue, index), encoder, ranker, version)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """Platforms present in the catalogue."""
+        return tuple(sorted(self.pipeline.lookup.by_popularity))
+
+    def _check_platforms(self, platforms: Sequence[str] | None) -> None:
+        unknown = sorted(set(platforms or ()) - set(self.platforms))
+        if unknown:
+            raise RequestError("platforms", f"unknown platform(s) {unknown}; allowed: {list(self.platforms)}")
+
+    def _state(self, profile: LearnerProfile) -> LearnerState:
+        return self.pipeline.state(profile, encode=self.encoder.encode)
+
+    def recommend(
+        self,
+        profile: LearnerProfile,
+        k: int = 10,
+        platforms: Sequence[str] | None = None,
+        explain: bool = True,
+    ) -> RecommendResult:
+        """Rank up to ``k`` unsolved problems for the learner, best first."""
+        if not 1 <= k <= MAX_K:
+            raise RequestError("k", f"must be between 1 and {MAX_K}, got {k}")
+        self._check_platforms(platforms)
+        state = self._state(profile)
+        candidates = self.pipeline.candidates(state, platforms)
+        features = self.pipeline.features(state, candidates)
+        scores = self.ranker.score(features.values)
+        # Stable order: equal scores keep the candidate generator's order.
+        order = np.argsort(-scores, kind="stable")[:k]
+
+        recommendations: list[Recommendation] = []
+        for row in order:
+            position = candidates.positions[int(row)]
+            problem = self.pipeline.catalogue.problems[position]
+            reasons = build_reasons(
+                state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
+            )
+            score = float(scores[row])
+            recommendations.append(
+                Recommendation(
+                    problem=problem,
+                    score=round(score, 6) if math.isfinite(score) else 0.0,
+                    reasons=reasons,
+                    explanation=explain_template(problem, reasons, state.goal_text) if explain else None,
+                )
+            )
+        warnings = list(state.warnings)
+        if len(recommendations) < k:
+            warnings.append(f"only {len(recommendations)} unsolved problems matched; fewer than k={k}")
+        return RecommendResult(
+            recommendations=recommendations,
+            warnings=warnings,
+            cold_start=state.is_cold_start,
+            model_version=self.model_version,
+        )
+
+    def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:
+        """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown."""
+        resolved = self.pipeline.catalogue.resolve(problem_id)
+        if resolved is None:
+            raise KeyError(problem_id)
+        position = self.pipeline.catalogue.position(resolved)
+        state = self._state(profile)
+        problem = self.pipeline.catalogue.problems[position]
+        reasons = build_reasons(
+            state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
+        )
+        warnings = list(state.warnings)
+        if position in state.solved:
+            warnings.append(f"problem_id {problem_id!r} is already solved in the history")
+        return ExplainResult(
+            problem=problem,
+            reasons=reasons,
+            explanation=explain_template(problem, reasons, state.goal_text),
+            explanation_source="template",
+            warnings=warnings,
+            model_version=self.model_version,
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Return the loaded model version and artifact sizes."""
+        return {
+            "status": "ok",
+            "model_version": self.model_version,
+            "problems": len(self.pipeline.catalogue),
+            "platforms": list(self.platforms),
+            "encoder_manifest_sha256": self.encoder.manifest_sha256,
+            "ranker_features": len(self.ranker.feature_names),
+        }
