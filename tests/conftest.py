@@ -47,3 +47,11 @@ def artifacts_dir() -> Path:
     from export.build_all import build_all
 
     return build_all(DATA_DIR, ARTIFACTS_DIR)
+
+
+@pytest.fixture(scope="session")
+def recommender(artifacts_dir: Path):  # type: ignore[no-untyped-def]
+    """The real recommender loaded from the built artifacts."""
+    from ranking.service import Recommender
+
+    return Recommender.from_artifacts(artifacts_dir)

@@ -1,0 +1,143 @@
+"""Ranking invariants on the real artifacts and real catalogue."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ranking.exceptions import RequestError
+from ranking.features import FEATURE_NAMES, align_features
+from ranking.service import Recommender
+from ranking.types import HistoryItem, LearnerProfile
+
+SOLVED = ("leetcode:two-sum", "leetcode:valid-parentheses", "leetcode:merge-two-sorted-lists")
+FAILED = "leetcode:longest-substring-without-repeating-characters"
+
+
+def _profile(**overrides: object) -> LearnerProfile:
+    solved = [HistoryItem(problem_id=pid, status="solved", attempts=1) for pid in SOLVED]
+    failed = HistoryItem(problem_id=FAILED, status="failed", attempts=4, time_spent_minutes=70)
+    history = (*solved, failed)
+    fields: dict[str, object] = {"history": history, "target_companies": ("google",)}
+    fields.update(overrides)
+    return LearnerProfile(**fields)  # type: ignore[arg-type]
+
+
+def test_recommend_excludes_solved(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(), k=20)
+    ids = [r.problem.id for r in result.recommendations]
+    assert not set(ids) & set(SOLVED)
+
+
+def test_recommend_ids_unique_and_k(recommender: Recommender) -> None:
+    for k in (1, 7, 50):
+        result = recommender.recommend(_profile(), k=k)
+        ids = [r.problem.id for r in result.recommendations]
+        assert len(ids) == k
+        assert len(set(ids)) == k
+
+
+def test_recommend_scores_sorted_and_finite(recommender: Recommender) -> None:
+    scores = [r.score for r in recommender.recommend(_profile(), k=30).recommendations]
+    assert all(math.isfinite(s) for s in scores)
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recommend_platform_filter(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(), k=15, platforms=["codeforces"])
+    assert {r.problem.platform for r in result.recommendations} == {"codeforces"}
+
+
+def test_recommend_rejects_bad_k_and_platform(recommender: Recommender) -> None:
+    with pytest.raises(RequestError, match="between 1 and 50"):
+        recommender.recommend(_profile(), k=0)
+    with pytest.raises(RequestError, match="unknown platform"):
+        recommender.recommend(_profile(), platforms=["topcoder"])
+
+
+def test_unknown_history_id_becomes_warning(recommender: Recommender) -> None:
+    history = (HistoryItem(problem_id="leetcode:no-such-problem", status="solved"),)
+    result = recommender.recommend(LearnerProfile(history=history), k=5)
+    assert len(result.recommendations) == 5
+    assert any("leetcode:no-such-problem" in w and "history[0]" in w for w in result.warnings)
+    assert result.cold_start is True
+
+
+def test_cold_start_prefers_approachable_problems(recommender: Recommender) -> None:
+    result = recommender.recommend(LearnerProfile(), k=10, platforms=["leetcode"])
+    assert result.cold_start is True
+    assert len(result.recommendations) == 10
+    labels = [r.problem.difficulty_label for r in result.recommendations]
+    assert labels.count("Hard") <= 2, labels
+
+
+def test_alias_resolves_history(recommender: Recommender) -> None:
+    # "leetcode:1" is Two Sum's frontend id.
+    history = (HistoryItem(problem_id="leetcode:1", status="solved"),)
+    result = recommender.recommend(LearnerProfile(history=history), k=10)
+    assert result.warnings == []
+    assert "leetcode:two-sum" not in [r.problem.id for r in result.recommendations]
+
+
+def test_failed_problem_can_return_for_review(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(), k=50)
+    reviews = [r for r in result.recommendations if r.reasons.review]
+    assert all(r.problem.id == FAILED for r in reviews)
+
+
+def test_goal_moves_results_toward_goal(recommender: Recommender) -> None:
+    graph_goal = recommender.recommend(_profile(goal="graph traversal, BFS and DFS on grids"), k=10)
+    tags = [tag for r in graph_goal.recommendations for tag in r.problem.tags]
+    assert any(
+        tag in {"graph", "breadth-first search", "depth-first search", "dfs and similar", "graphs"}
+        for tag in tags
+    )
+    assert all(r.reasons.goal_similarity is not None for r in graph_goal.recommendations)
+
+
+def test_reasons_are_true_of_the_request(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(), k=20)
+    history_ids = set(SOLVED) | {FAILED}
+    for rec in result.recommendations:
+        reasons = rec.reasons
+        assert {item.problem_id for item in reasons.related} <= history_ids
+        assert set(reasons.companies) <= {"google"}
+        assert set(reasons.companies) <= set(rec.problem.companies)
+        assert set(reasons.topic_gap) <= set(rec.problem.tags)
+        assert rec.explanation
+
+
+def test_explain_unknown_problem_raises(recommender: Recommender) -> None:
+    with pytest.raises(KeyError):
+        recommender.explain(_profile(), "leetcode:no-such-problem")
+
+
+def test_explain_mentions_related_history(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(), "leetcode:3sum")
+    assert result.explanation_source == "template"
+    assert result.problem.id == "leetcode:3sum"
+    titles = {item.title for item in result.reasons.related}
+    assert "Two Sum" in titles
+    assert "Two Sum" in result.explanation
+
+
+def test_feature_alignment_matches_by_name() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(4, len(FEATURE_NAMES))).astype(np.float32)
+    shuffled_names = tuple(reversed(FEATURE_NAMES))
+    shuffled = values[:, ::-1]
+    assert np.array_equal(align_features(shuffled, shuffled_names, FEATURE_NAMES), values)
+    with pytest.raises(ValueError, match="does not compute"):
+        align_features(values, FEATURE_NAMES, (*FEATURE_NAMES, "unknown_feature"))
+
+
+def test_ranker_scores_do_not_depend_on_column_order(recommender: Recommender) -> None:
+    pipeline = recommender.pipeline
+    state = pipeline.state(_profile(), encode=None)
+    features = pipeline.features(state, pipeline.candidates(state))
+    direct = recommender.ranker.score(features.values)
+    reversed_scores = recommender.ranker.score(features.values[:, ::-1], tuple(reversed(FEATURE_NAMES)))
+    assert np.allclose(direct, reversed_scores)
+    assert np.unique(direct).size > 1
