@@ -1,0 +1,277 @@
+"""Request and response models of the HTTP API (pydantic v2).
+
+Requests reject unknown keys (``extra="forbid"``) so that a misspelt field
+is reported instead of silently ignored. The limits below bound the work one
+request can cause. They are product limits, not recommender limits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions import examples
+from ranking.types import Status
+
+Platform = Literal["leetcode", "codeforces"]
+DifficultyLabel = Literal["easier", "same level", "small step up", "big step up", "unknown level"]
+
+MAX_HISTORY_ITEMS = 2000
+MAX_COMPANIES = 20
+MAX_K = 50
+
+ProblemId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Catalogue id `<platform>:<key>`, or an alias such as `leetcode:1`.",
+        examples=["leetcode:two-sum", "codeforces:1957B"],
+    ),
+]
+CompanyName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class HistoryItem(BaseModel):
+    """One problem the learner worked on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem_id: ProblemId
+    status: Status = Field(
+        description=(
+            "`solved`: accepted. `failed`: gave up or never accepted. `attempted`: still in progress."
+        ),
+    )
+    attempts: int | None = Field(default=None, ge=0, le=1000, description="Number of submissions or tries.")
+    time_spent_minutes: float | None = Field(
+        default=None,
+        ge=0,
+        le=10000,
+        allow_inf_nan=False,
+        description="Total time spent on the problem, in minutes.",
+    )
+    timestamp: datetime | None = Field(
+        default=None,
+        description="When the learner last worked on it, as an ISO 8601 date-time.",
+        examples=["2025-03-03T20:10:00Z"],
+    )
+
+
+class LearnerFields(BaseModel):
+    """Fields that describe the learner, common to both POST endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learner_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Caller's own id for the learner. The service neither stores nor uses it.",
+    )
+    history: list[HistoryItem] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_ITEMS,
+        description=(
+            "Problems the learner worked on, oldest first. An empty history gives "
+            "cold-start recommendations. Unknown ids are skipped with a warning."
+        ),
+    )
+    target_companies: list[CompanyName] = Field(
+        default_factory=list,
+        max_length=MAX_COMPANIES,
+        description="Companies the learner prepares for, matched case-insensitively.",
+        examples=[["google"]],
+    )
+    target_role: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Role the learner prepares for, such as `backend engineer`.",
+    )
+    goal: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Free-text learning goal. Problems close to it in meaning rank higher.",
+        examples=["get comfortable with sliding window and graphs"],
+    )
+
+
+class RecommendRequest(LearnerFields):
+    """Body of `POST /recommend`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [examples.RECOMMEND_REQUEST_EXAMPLE]},
+    )
+
+    k: int = Field(default=10, ge=1, le=MAX_K, description="Number of problems to return.")
+    platforms: list[Platform] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="Platforms to recommend from. Omit the field for all platforms.",
+    )
+    explain: bool = Field(
+        default=True,
+        description=(
+            "Include the text explanation of each recommendation. The `explain` "
+            "query parameter, when given, overrides this field."
+        ),
+    )
+
+
+class ExplainRequest(LearnerFields):
+    """Body of `POST /explain`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [examples.EXPLAIN_REQUEST_EXAMPLE]},
+    )
+
+    problem_id: ProblemId
+
+
+class RelatedItem(BaseModel):
+    """A history problem close in content to the recommended one."""
+
+    problem_id: str
+    title: str
+    status: Status
+    similarity: float | None = Field(
+        description="Cosine similarity of the two problems' embeddings, -1 to 1."
+    )
+
+
+class DifficultyStep(BaseModel):
+    """The candidate's difficulty against the learner's recent level, on one rating scale."""
+
+    candidate_rating: float | None = Field(description="Rating of the recommended problem.")
+    learner_level: float | None = Field(
+        description="Rating level of the learner's recent solved problems, or null if unknown."
+    )
+    step: float | None = Field(description="`candidate_rating - learner_level`, or null if unknown.")
+    label: DifficultyLabel
+
+
+class Reasons(BaseModel):
+    """Structured facts behind a recommendation, the only source of the explanation text."""
+
+    related: list[RelatedItem] = Field(description="History problems most similar to this one.")
+    topic_gap: list[str] = Field(
+        description="Topics of this problem where the learner's history shows failures or slow solves."
+    )
+    new_topics: list[str] = Field(description="Topics of this problem that no history problem has.")
+    difficulty: DifficultyStep | None = Field(description="Null when the problem has no rating.")
+    companies: list[str] = Field(description="Target companies known to ask this problem.")
+    goal_similarity: float | None = Field(
+        description="Cosine similarity between the problem and the goal text, or null without a goal."
+    )
+    review: bool = Field(
+        description="True when the learner attempted or failed this problem without solving it."
+    )
+
+
+class Recommendation(BaseModel):
+    """One recommended problem."""
+
+    problem_id: str
+    title: str
+    url: str = Field(description="Problem page, or empty when unknown.")
+    platform: str = Field(examples=["leetcode", "codeforces"])
+    difficulty_label: str = Field(description="`Easy`, `Medium`, `Hard` or empty.")
+    rating: float | None = Field(description="Numeric difficulty, or null when unknown.")
+    tags: list[str]
+    companies: list[str] = Field(description="Companies known to ask the problem.")
+    score: float | None = Field(
+        description=(
+            "Ranking score, higher is better; comparable only within one response. "
+            "Null only if the ranker produced a non-finite number."
+        )
+    )
+    reasons: Reasons
+    explanation: str | None = Field(
+        description=(
+            "Template explanation built from `reasons`. Null when the request set "
+            "`explain` to false or the recommender returned none."
+        )
+    )
+
+
+class RecommendResponse(BaseModel):
+    """Body of a successful `POST /recommend`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RECOMMEND_RESPONSE_EXAMPLE]})
+
+    recommendations: list[Recommendation] = Field(description="Best first, at most `k` items.")
+    warnings: list[str] = Field(description="Problems with the request that did not stop it.")
+    cold_start: bool = Field(description="True when the history held no usable problem.")
+    model_version: str = Field(description="Identity of the artifacts that served the request.")
+
+
+class ExplainResponse(BaseModel):
+    """Body of a successful `POST /explain`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXPLAIN_RESPONSE_EXAMPLE]})
+
+    problem_id: str
+    title: str
+    explanation: str
+    explanation_source: Literal["template"] = Field(
+        description="Source of the text. `template` means fixed sentences filled from `reasons`."
+    )
+    reasons: Reasons
+    warnings: list[str]
+    model_version: str
+
+
+class HealthResponse(BaseModel):
+    """Body of `GET /health`."""
+
+    status: Literal["ok", "loading", "unavailable"] = Field(
+        description="`ok` (200) when the recommender serves requests, otherwise 503."
+    )
+    model_version: str | None = Field(description="Null until the recommender has loaded.")
+    message: str | None = Field(default=None, description="Why the service is not `ok`.")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Artifact versions and counts from the recommender."
+    )
+
+
+class FieldError(BaseModel):
+    """One invalid input."""
+
+    field: str = Field(
+        description="Path of the input in the body, such as `history[2].attempts`.",
+        examples=["history[2].attempts"],
+    )
+    message: str
+    allowed: str | None = Field(
+        default=None,
+        description="What the field accepts, such as `an integer from 0 to 1000`.",
+    )
+
+
+class ErrorDetail(BaseModel):
+    """Code, message and invalid fields of a failed request."""
+
+    code: str = Field(
+        description=(
+            "Stable machine-readable code: `validation_error`, `invalid_json`, "
+            "`unsupported_content_type`, `empty_body`, `not_found`, `method_not_allowed`, "
+            "`http_error`, `service_unavailable` or `internal_error`."
+        )
+    )
+    message: str = Field(description="Human-readable summary.")
+    fields: list[FieldError] = Field(default_factory=list)
+    request_id: str | None = Field(
+        default=None, description="Id of the request, also sent as the `x-request-id` header."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Body of every error response."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.VALIDATION_ERROR_EXAMPLE]})
+
+    error: ErrorDetail

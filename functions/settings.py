@@ -1,0 +1,124 @@
+"""Environment configuration of the API layer.
+
+Every environment variable the handlers read is named here, and nowhere
+else. ``load_settings`` parses them once per process (at cold start) into a
+frozen ``Settings``. A bad value raises ``SettingsError``, which names the variable.
+Callers that take an explicit argument (``--artifacts`` on the command line,
+``create_app(settings=...)``) use it instead of the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ARTIFACTS_DIR_VAR = "ARTIFACTS_DIR"
+LOG_LEVEL_VAR = "LOG_LEVEL"
+ENCODER_THREADS_VAR = "ENCODER_THREADS"
+# Set by the Lambda runtime itself; its presence means the code runs inside Lambda.
+LAMBDA_FUNCTION_NAME_VAR = "AWS_LAMBDA_FUNCTION_NAME"
+
+DEFAULT_ARTIFACTS_DIR = Path("build") / "artifacts"
+DEFAULT_LOG_LEVEL = "INFO"
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_ENCODER_THREADS = 64
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the API layer cannot use."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        super().__init__(f"environment variable {variable}={value!r} is invalid: expected {expected}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Parsed configuration of one process.
+
+    Attributes
+    ----------
+    artifacts_dir
+        Absolute folder holding the recommender artifacts (catalogue, encoder,
+        index, ranker).
+    log_level
+        Name of the root log level, one of ``LOG_LEVELS``.
+    encoder_threads
+        ONNX Runtime intra-op threads for the query encoder; ``None`` leaves
+        the choice to ONNX Runtime.
+    in_lambda
+        Whether the process runs inside AWS Lambda.
+    """
+
+    artifacts_dir: Path = PROJECT_ROOT / DEFAULT_ARTIFACTS_DIR
+    log_level: str = DEFAULT_LOG_LEVEL
+    encoder_threads: int | None = None
+    in_lambda: bool = False
+
+
+def resolve_artifacts_dir(value: str | Path, base: Path = PROJECT_ROOT) -> Path:
+    """Return ``value`` as an absolute path, taking a relative one from ``base``."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    return path.resolve()
+
+
+def _parse_log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(LOG_LEVEL_VAR, raw, "one of " + ", ".join(LOG_LEVELS))
+    return level
+
+
+def _parse_encoder_threads(raw: str) -> int | None:
+    if raw.strip() in ("", "0"):
+        return None
+    expected = f"an integer from 1 to {MAX_ENCODER_THREADS}, or 0 or empty for the default"
+    try:
+        threads = int(raw)
+    except ValueError as exc:
+        raise SettingsError(ENCODER_THREADS_VAR, raw, expected) from exc
+    if not 1 <= threads <= MAX_ENCODER_THREADS:
+        raise SettingsError(ENCODER_THREADS_VAR, raw, expected)
+    return threads
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse the settings from ``environ`` (default: ``os.environ``).
+
+    A relative ``ARTIFACTS_DIR`` is taken from the project root, which is
+    ``/var/task`` inside Lambda, so the value does not depend on the working
+    directory.
+
+    Raises
+    ------
+    SettingsError
+        If a variable is set to a value that cannot be used.
+    """
+    env = os.environ if environ is None else environ
+
+    raw_artifacts = env.get(ARTIFACTS_DIR_VAR, "").strip()
+    artifacts_dir = resolve_artifacts_dir(raw_artifacts or DEFAULT_ARTIFACTS_DIR)
+
+    return Settings(
+        artifacts_dir=artifacts_dir,
+        log_level=_parse_log_level(env.get(LOG_LEVEL_VAR, DEFAULT_LOG_LEVEL)),
+        encoder_threads=_parse_encoder_threads(env.get(ENCODER_THREADS_VAR, "")),
+        in_lambda=bool(env.get(LAMBDA_FUNCTION_NAME_VAR)),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the settings of this process, parsed from the environment on first use."""
+    settings = load_settings()
+    logging.getLogger(__name__).debug("settings loaded", extra={"settings": repr(settings)})
+
+    return settings
