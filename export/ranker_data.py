@@ -54,6 +54,8 @@ def split_of(fraction: float) -> Split:
 
 
 def _evenly(indices: list[int], count: int) -> list[int]:
+    if count <= 0:
+        return []
     if len(indices) <= count:
         return indices
     step = len(indices) / count

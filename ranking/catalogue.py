@@ -164,7 +164,7 @@ class Catalogue:
             if problem.id in self._by_id:
                 raise CatalogueError(f"duplicate catalogue id {problem.id}")
             self._by_id[problem.id] = position
-        self._aliases: dict[str, str] = {}
+        self._aliases: dict[str, str] = {problem.id.lower(): problem.id for problem in problems}
         for problem in problems:
             for alias in problem.aliases:
                 self._aliases.setdefault(alias.lower(), problem.id)

@@ -79,6 +79,11 @@ class LearnerState:
         return set(self.topic_solved) | set(self.topic_trouble)
 
 
+def normalise_company(name: str) -> str:
+    """Spell a company name as the catalogue does: lowercase, hyphens as spaces, single spaces."""
+    return " ".join(name.replace("-", " ").lower().split())
+
+
 def _chronological_indices(profile: LearnerProfile) -> list[int]:
     """Return request indices of the history in time order.
 
@@ -182,7 +187,7 @@ def build_state(
         topic_solved=topic_solved,
         topic_trouble=topic_trouble,
         weak_topics=weak,
-        target_companies=frozenset(c.strip().lower() for c in profile.target_companies if c.strip()),
+        target_companies=frozenset(normalise_company(c) for c in profile.target_companies if c.strip()),
         goal_text=goal_text,
         goal_vector=goal_vector,
         warnings=warnings,

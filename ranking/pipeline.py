@@ -12,7 +12,7 @@ from ranking.catalogue import Catalogue
 from ranking.difficulty import DifficultyScale
 from ranking.features import FeatureMatrix, compute_features
 from ranking.index import VectorIndex
-from ranking.learner import EncodeFn, LearnerState, build_state
+from ranking.learner import EncodeFn, LearnerState, build_state, normalise_company
 from ranking.lookup import CatalogueLookup
 from ranking.types import LearnerProfile
 
@@ -43,6 +43,11 @@ class Pipeline:
         """Derive the learner state for a request."""
         state = build_state(profile, self.catalogue, self.scale, encode)
         state.prior_level = self.scale.cold_start_level()
+        for index, company in enumerate(profile.target_companies):
+            if normalise_company(company) not in self.lookup.by_company:
+                state.warnings.append(
+                    f"target_companies[{index}] {company!r} tags no problem in the catalogue and was ignored"
+                )
         return state
 
     def candidates(
