@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from usearch.index import BatchMatches, Index
+from usearch.index import Index, Matches
 
 from ranking.artifacts import manifest_sha256, read_manifest, verify_files
 from ranking.catalogue import Catalogue
@@ -129,13 +129,20 @@ class VectorIndex:
             return []
         k = max(1, min(k, len(self.ids)))
         matches = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        if not isinstance(matches, BatchMatches):
-            raise TypeError(f"expected batch matches for a 2-D query, got {type(matches).__name__}")
+        # usearch 2.23 returns Matches (already cut to the real hits) for a
+        # one-row query and BatchMatches (padded past counts[i]) otherwise.
+        if isinstance(matches, Matches):
+            rows = [(matches.keys, matches.distances)]
+        else:
+            rows = [
+                (
+                    matches.keys[row][: int(matches.counts[row])],
+                    matches.distances[row][: int(matches.counts[row])],
+                )
+                for row in range(queries.shape[0])
+            ]
         results: list[list[Hit]] = []
-        for row in range(queries.shape[0]):
-            count = int(matches.counts[row])
-            keys = matches.keys[row][:count]
-            distances = matches.distances[row][:count]
+        for keys, distances in rows:
             results.append(
                 [
                     Hit(position=int(key), similarity=float(1.0 - distance))
