@@ -12,6 +12,7 @@ second run only re-hashes files.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/artifacts"), help="artifacts folder")
     parser.add_argument("--force", action="store_true", help="rebuild every step")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     build_all(args.data, args.out, force=args.force)
 
 
