@@ -32,6 +32,7 @@ A2OJ = Path("a2oj_ladders/a2oj_ladders.csv")
 HISTORY_WINDOW = 60
 MIN_PRIOR_SOLVES = 5
 SOON_AFTER = 5
+NEETCODE_LIST = "neetcode150"
 
 
 @dataclass(frozen=True)
@@ -124,26 +125,40 @@ def _history_before(submissions: list[tuple[str, bool]], cut: int) -> tuple[Hist
 
 
 def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> Iterator[Example]:
-    """Yield examples from the NeetCode 150 order and the A2OJ ladders."""
-    for name, ids in _study_lists(data_dir):
-        known = [problem_id for problem_id in ids if problem_id in catalogue]
+    """Yield examples from the NeetCode 150 order and the A2OJ ladders.
+
+    NeetCode groups its list by pattern ("Sliding Window", "Graphs", ...). Every
+    other NeetCode example states the next problem's pattern as the learner's
+    goal, which is the only real goal text the bundled data holds; the ranker
+    learns how much goal similarity should count from these groups.
+    """
+    for name, ids, patterns in _study_lists(data_dir):
+        known = [
+            (problem_id, pattern)
+            for problem_id, pattern in zip(ids, patterns, strict=True)
+            if problem_id in catalogue
+        ]
         cuts = list(range(3, len(known)))
         by_split: dict[Split, list[int]] = {"train": [], "valid": [], "test": []}
         for cut in cuts:
             by_split[split_of(cut / len(known))].append(cut)
+        every = name == NEETCODE_LIST
         for split, split_cuts in by_split.items():
-            count = per_list if split == "train" else max(1, per_list // 4)
+            count = len(split_cuts) if every else per_list if split == "train" else max(1, per_list // 4)
             for cut in _evenly(split_cuts, count):
-                history = tuple(HistoryItem(problem_id=p, status="solved") for p in known[:cut])
-                relevance = {p: 1 for p in known[cut + 1 : cut + 1 + SOON_AFTER]}
-                relevance[known[cut]] = 3
-                yield Example(f"{name}:{cut}", split, LearnerProfile(history=history), relevance)
+                history = tuple(HistoryItem(problem_id=p, status="solved") for p, _ in known[:cut])
+                relevance = {p: 1 for p, _ in known[cut + 1 : cut + 1 + SOON_AFTER]}
+                relevance[known[cut][0]] = 3
+                goal = known[cut][1] if cut % 2 and known[cut][1] else None
+                profile = LearnerProfile(history=history, goal=goal)
+                yield Example(f"{name}:{cut}", split, profile, relevance)
 
 
-def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str]]]:
+def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str], list[str]]]:
     entries = json.loads((data_dir / NEETCODE).read_text(encoding="utf-8"))
-    neetcode = [f"leetcode:{e['link'].strip('/')}" for e in entries if e.get("neetcode150")]
-    yield "neetcode150", neetcode
+    neetcode = [e for e in entries if e.get("neetcode150")]
+    ids = [f"leetcode:{e['link'].strip('/')}" for e in neetcode]
+    yield NEETCODE_LIST, ids, [str(e.get("pattern", "")) for e in neetcode]
     ladders: dict[str, list[tuple[int, str]]] = {}
     with (data_dir / A2OJ).open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -151,4 +166,5 @@ def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str]]]:
                 (int(row["position"]), f"codeforces:{row['cf_problem_id']}")
             )
     for ladder_id, rows in sorted(ladders.items(), key=lambda pair: int(pair[0])):
-        yield f"a2oj:{ladder_id}", [problem_id for _, problem_id in sorted(rows)]
+        ordered = [problem_id for _, problem_id in sorted(rows)]
+        yield f"a2oj:{ladder_id}", ordered, [""] * len(ordered)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from tqdm import tqdm
 from export.ranker_data import Example, Split, codeforces_examples, study_list_examples
 from ranking.artifacts import (
     CATALOGUE_DIR,
+    ENCODER_DIR,
     INDEX_DIR,
     RANKER_DIR,
     inputs_sha256,
@@ -43,6 +44,7 @@ from ranking.artifacts import (
     write_manifest,
 )
 from ranking.catalogue import Catalogue
+from ranking.encoder import OnnxEncoder
 from ranking.features import FEATURE_NAMES
 from ranking.index import load_index_folder
 from ranking.metrics import ndcg_at_k
@@ -71,6 +73,20 @@ CODEFORCES_PER_USER: dict[Split, int] = {"train": 60, "valid": 10}
 STUDY_LIST_PER_LIST = 24
 ONNX_OPSET = 15
 PARITY_ATOL = 1e-4
+# The ranking modules whose code shapes the training groups; editing any of
+# them retrains the ranker, editing the reason or explanation code does not.
+TRAINING_MODULES = (
+    "candidates",
+    "catalogue",
+    "difficulty",
+    "features",
+    "index",
+    "learner",
+    "lookup",
+    "metrics",
+    "pipeline",
+    "types",
+)
 
 
 class GroupSet:
@@ -94,14 +110,25 @@ class GroupSet:
         return np.concatenate(self.values), np.concatenate(self.labels)
 
 
-def collect_groups(pipeline: Pipeline, examples: Iterable[Example]) -> dict[str, GroupSet]:
+def collect_groups(
+    pipeline: Pipeline, examples: Iterable[Example], encoder: OnnxEncoder
+) -> dict[str, GroupSet]:
     """Turn examples into candidate groups with graded labels, per split."""
     splits = {"train": GroupSet(), "valid": GroupSet()}
     catalogue = pipeline.catalogue
+    goal_vectors: dict[str, np.ndarray] = {}
+
+    def encode_goal(texts: Sequence[str]) -> np.ndarray:
+        # Goals repeat across groups (a few dozen patterns), so each is encoded once.
+        missing = [text for text in texts if text not in goal_vectors]
+        if missing:
+            goal_vectors.update(zip(missing, encoder.encode(missing), strict=True))
+        return np.stack([goal_vectors[text] for text in texts])
+
     for example in tqdm(list(examples), desc="building groups", unit="group"):
         if example.split not in splits:
             continue
-        state = pipeline.state(example.profile, encode=None)
+        state = pipeline.state(example.profile, encode=encode_goal)
         relevant = {catalogue.position(pid): grade for pid, grade in example.relevance.items()}
         candidates = pipeline.candidates(state, extra=list(relevant))
         labels = np.array([relevant.get(p, 0) for p in candidates.positions], dtype=np.int32)
@@ -180,7 +207,9 @@ def export_onnx(booster: lgb.Booster, out_dir: Path, check_rows: np.ndarray) -> 
 def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Path:
     """Build ``artifacts/ranker``; skip when the inputs did not change."""
     out_dir = artifacts / RANKER_DIR
-    code = [Path(__file__), *sorted((Path(__file__).parent.parent / "ranking").glob("*.py"))]
+    ranking_dir = Path(__file__).parent.parent / "ranking"
+    code = [Path(__file__), Path(__file__).parent / "ranker_data.py"]
+    code += [ranking_dir / f"{name}.py" for name in TRAINING_MODULES]
     sources = [data_dir / p for p in ("codeforces_submissions", "neetcode", "a2oj_ladders")]
     files = [f for folder in sources for f in sorted(folder.iterdir()) if f.is_file()]
     params = {
@@ -198,14 +227,15 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
 
     started = time.perf_counter()
     catalogue = Catalogue.load(artifacts / CATALOGUE_DIR)
-    index = load_index_folder(artifacts / INDEX_DIR, artifacts / "encoder", catalogue)
+    index = load_index_folder(artifacts / INDEX_DIR, artifacts / ENCODER_DIR, catalogue)
     pipeline = Pipeline.build(catalogue, index)
     examples = [
         *codeforces_examples(data_dir, catalogue, CODEFORCES_PER_USER),
         *study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST),
     ]
     print(f"ranker: {len(examples)} examples from Codeforces sequences and study lists")
-    groups = collect_groups(pipeline, examples)
+    encoder = OnnxEncoder.from_folder(artifacts / ENCODER_DIR)
+    groups = collect_groups(pipeline, examples, encoder)
     print("ranker: training LightGBM lambdarank")
     booster, metrics = train(groups)
     print(

@@ -68,6 +68,8 @@ class OnnxEncoder:
             Execution providers in priority order. The default is CPU only.
             Batch jobs on a GPU machine with ``onnxruntime-gpu`` installed may
             pass ``["CUDAExecutionProvider", "CPUExecutionProvider"]``.
+            NOTE: the CUDA path is untested here. ONNX Runtime places any
+            int8 operator that its CUDA provider lacks on the CPU.
 
         Raises
         ------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ranking.catalogue import Problem
 from ranking.reasons import GOAL_MIN_SIMILARITY
-from ranking.types import Reasons
+from ranking.types import DifficultyStep, Reasons
 
 MAX_TOPICS = 2
 
@@ -17,6 +17,23 @@ def _join(words: list[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _difficulty_sentence(problem: Problem, step: DifficultyStep) -> str:
+    # A rating fitted from the difficulty label is an estimate, so the text says "about".
+    if step.rating_estimated:
+        article = "an" if problem.difficulty_label[:1] in ("E", "A", "I", "O", "U") else "a"
+        rating = f"As {article} {problem.difficulty_label} problem (about {step.candidate_rating:.0f})"
+    else:
+        rating = f"Rated {step.candidate_rating:.0f}"
+    if step.learner_level is None:
+        return f"{rating}."
+    level = f"your recent level of about {step.learner_level:.0f}"
+    if step.label == "same level":
+        return f"{rating}, it matches {level}."
+    if step.label == "easier":
+        return f"{rating}, it is below {level}, a quick win."
+    return f"{rating}, it is a {step.label} from {level}."
 
 
 def explain_template(problem: Problem, reasons: Reasons, goal: str | None = None) -> str:
@@ -36,22 +53,7 @@ def explain_template(problem: Problem, reasons: Reasons, goal: str | None = None
         sentences.append(f"It introduces {topics}, which you have not practised yet.")
     step = reasons.difficulty
     if step is not None:
-        if step.learner_level is None:
-            sentences.append(f"Its difficulty rating is {step.candidate_rating:.0f}.")
-        elif step.label == "same level":
-            sentences.append(
-                f"At {step.candidate_rating:.0f} it matches your recent level of {step.learner_level:.0f}."
-            )
-        elif step.label == "easier":
-            sentences.append(
-                f"At {step.candidate_rating:.0f} it is below your recent level of {step.learner_level:.0f}, "
-                "a quick win."
-            )
-        else:
-            sentences.append(
-                f"At {step.candidate_rating:.0f} it is a {step.label} from your recent level "
-                f"of {step.learner_level:.0f}."
-            )
+        sentences.append(_difficulty_sentence(problem, step))
     if reasons.companies:
         names = _join([name.title() for name in reasons.companies])
         sentences.append(f"{names} asked it in interviews.")

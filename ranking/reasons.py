@@ -12,16 +12,16 @@ from ranking.types import DifficultyStep, Reasons, RelatedItem, StepLabel
 MAX_RELATED = 2
 # Cosine similarity below this is not called "related" to the learner.
 RELATED_MIN_SIMILARITY = 0.45
-GOAL_MIN_SIMILARITY = 0.3
+GOAL_MIN_SIMILARITY = 0.4
 # Steps on the shared rating scale; 100 points is about one Codeforces rung.
 SAME_LEVEL_BAND = 100.0
 BIG_STEP = 300.0
 
 
-def difficulty_step(candidate_rating: float, level: float | None) -> DifficultyStep:
+def difficulty_step(candidate_rating: float, level: float | None, estimated: bool = False) -> DifficultyStep:
     """Describe the candidate's rating against the learner's level."""
     if level is None:
-        return DifficultyStep(candidate_rating, None, None, "unknown level")
+        return DifficultyStep(float(round(candidate_rating)), None, None, "unknown level", estimated)
     step = candidate_rating - level
     label: StepLabel
     if step < -SAME_LEVEL_BAND:
@@ -32,7 +32,9 @@ def difficulty_step(candidate_rating: float, level: float | None) -> DifficultyS
         label = "small step up"
     else:
         label = "big step up"
-    return DifficultyStep(float(round(candidate_rating)), float(round(level)), float(round(step)), label)
+    return DifficultyStep(
+        float(round(candidate_rating)), float(round(level)), float(round(step)), label, estimated
+    )
 
 
 def build_reasons(
@@ -74,7 +76,9 @@ def build_reasons(
         related=tuple(related),
         topic_gap=tuple(tag for tag in problem.tags if tag in weak),
         new_topics=tuple(tag for tag in problem.tags if state.items and tag not in seen),
-        difficulty=None if np.isnan(rating) else difficulty_step(float(rating), state.level),
+        difficulty=None
+        if np.isnan(rating)
+        else difficulty_step(float(rating), state.level, estimated=problem.rating is None),
         companies=tuple(sorted(state.target_companies.intersection(problem.companies))),
         goal_similarity=goal_similarity,
         review=position in state.unsolved,

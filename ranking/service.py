@@ -106,11 +106,18 @@ class Recommender:
         platforms: Sequence[str] | None = None,
         explain: bool = True,
     ) -> RecommendResult:
-        """Rank up to ``k`` unsolved problems for the learner, best first."""
+        """Rank up to ``k`` unsolved problems for the learner, best first.
+
+        ``platforms`` defaults to the platforms of the known history items, or
+        to every platform for a cold start.
+        """
         if not 1 <= k <= MAX_K:
             raise RequestError("k", f"must be between 1 and {MAX_K}, got {k}")
         self._check_platforms(platforms)
         state = self._state(profile)
+        if not platforms and state.items:
+            # Without an explicit choice, stay on the platforms the learner practises on.
+            platforms = sorted({self.pipeline.lookup.platforms[item.position] for item in state.items})
         candidates = self.pipeline.candidates(state, platforms)
         features = self.pipeline.features(state, candidates)
         scores = self.ranker.score(features.values)

@@ -50,12 +50,17 @@ class RelatedItem:
 
 @dataclass(frozen=True)
 class DifficultyStep:
-    """The candidate's difficulty against the learner's recent level (same scale)."""
+    """The candidate's difficulty against the learner's recent level (same scale).
+
+    ``rating_estimated`` is true when the problem has no rating of its own and
+    ``candidate_rating`` is its difficulty label's fitted median.
+    """
 
     candidate_rating: float
     learner_level: float | None
     step: float | None
     label: StepLabel
+    rating_estimated: bool = False
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,29 @@ def test_ranker_scores_do_not_depend_on_column_order(recommender: Recommender) -
     reversed_scores = recommender.ranker.score(features.values[:, ::-1], tuple(reversed(FEATURE_NAMES)))
     assert np.allclose(direct, reversed_scores)
     assert np.unique(direct).size > 1
+
+
+def test_default_platforms_follow_history(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(goal="graphs and shortest paths"), k=20)
+    assert {r.problem.platform for r in result.recommendations} == {"leetcode"}
+
+
+def test_explain_marks_estimated_rating(recommender: Recommender) -> None:
+    # Valid Palindrome has no contest rating, so its rating is the Easy label's fitted median.
+    result = recommender.explain(_profile(), "leetcode:valid-palindrome")
+    assert result.problem.rating is None
+    assert result.reasons.difficulty is not None
+    assert result.reasons.difficulty.rating_estimated is True
+    assert "As an Easy problem (about" in result.explanation
+
+
+def test_explain_states_contest_rating(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(), "codeforces:1957B")
+    assert result.problem.rating is not None
+    assert f"Rated {result.problem.rating:.0f}" in result.explanation
+
+
+def test_unknown_company_becomes_warning(recommender: Recommender) -> None:
+    result = recommender.recommend(_profile(target_companies=("Goldman-Sachs", "no such corp")), k=5)
+    assert not any("Goldman-Sachs" in w for w in result.warnings)
+    assert any("target_companies[1]" in w for w in result.warnings)
