@@ -1,6 +1,6 @@
 """Candidate generation: the problems the ranker gets to score.
 
-Candidates come from several sources so that the ranker sees problems near
+Candidates come from several sources so that the ranker scores problems near
 the learner's recent solves, near their failures, near their goal text, asked
 by their target companies, from the contests they are working through, and
 linked as similar by the platform. Solved problems never become candidates.

@@ -20,7 +20,7 @@ def _join(words: list[str]) -> str:
 
 
 def _difficulty_sentence(problem: Problem, step: DifficultyStep) -> str:
-    # A rating fitted from the difficulty label is an estimate, so the text says "about".
+    # A rating fitted from the difficulty label is an estimate, so the sentence calls it "about" that rating.
     if step.rating_estimated:
         article = "an" if problem.difficulty_label[:1] in ("E", "A", "I", "O", "U") else "a"
         rating = f"As {article} {problem.difficulty_label} problem (about {step.candidate_rating:.0f})"

@@ -13,7 +13,7 @@ MAX_RELATED = 2
 # Cosine similarity below this is not called "related" to the learner.
 RELATED_MIN_SIMILARITY = 0.45
 GOAL_MIN_SIMILARITY = 0.4
-# Steps on the shared rating scale; 100 points is about one Codeforces rung.
+# Bands on the shared rating scale. Codeforces problem ratings come in steps of 100.
 SAME_LEVEL_BAND = 100.0
 BIG_STEP = 300.0
 
