@@ -11,8 +11,8 @@ PORT ?= 8000
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[serving,export,dev]'
+	$(PY) -m pip install --quiet --quiet --upgrade pip
+	$(PY) -m pip install --quiet --quiet -e '.[serving,export,dev]'
 	touch $@
 
 install: $(VENV)/.installed

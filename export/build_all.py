@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/artifacts"), help="artifacts folder")
     parser.add_argument("--force", action="store_true", help="rebuild every step")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Only this project's loggers speak at INFO; onnxruntime's quantizer logs
+    # every tensor it skips at INFO, which would bury the step lines.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("export", "ranking"):
+        logging.getLogger(name).setLevel(logging.INFO)
     build_all(args.data, args.out, force=args.force)
 
 
