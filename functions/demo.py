@@ -66,6 +66,16 @@ def _number(value: Any, digits: int = 0) -> str:
     return "?" if value is None else f"{value:.{digits}f}"
 
 
+def _rating_text(item: dict[str, Any]) -> str:
+    if item["rating"] is not None:
+        return f"rating {_number(item['rating'])}"
+    difficulty = item["reasons"]["difficulty"]
+    if difficulty is not None and difficulty["candidate_rating"] is not None:
+        # The recommender rates an unrated problem by the median of its label.
+        return f"rating ~{_number(difficulty['candidate_rating'])} (label median)"
+    return "unrated"
+
+
 def format_recommendations(body: dict[str, Any]) -> str:
     """Render a `POST /recommend` response as a numbered list, wrapped at ~90 columns."""
     lines = [
@@ -74,11 +84,9 @@ def format_recommendations(body: dict[str, Any]) -> str:
         "",
     ]
     for rank, item in enumerate(body["recommendations"], start=1):
-        difficulty = item["difficulty_label"] or "no label"
+        label = item["difficulty_label"] or "no label"
         lines.append(f"{rank:2d}. {item['title']}  [{item['problem_id']}]")
-        lines.append(
-            f"{INDENT}{difficulty}, rating {_number(item['rating'])}, score {_number(item['score'], 3)}"
-        )
+        lines.append(f"{INDENT}{label}, {_rating_text(item)}, score {_number(item['score'], 3)}")
         lines.append(_wrap("tags: " + (", ".join(item["tags"]) or "none")))
         if item["explanation"]:
             lines.append(_wrap(item["explanation"]))
@@ -161,7 +169,10 @@ def wait_until_ready(
             if response.status_code == 200:
                 return dict(body)
             if body.get("status") == "unavailable":
-                raise DemoError(f"the service failed to load: {body.get('message')}")
+                raise DemoError(
+                    f"the service failed to load: {body.get('message')}\n"
+                    "The server log ends with:\n" + _log_tail(log)
+                )
             stage = "loading the recommender"
 
         if elapsed - last_progress >= PROGRESS_SECONDS:
@@ -192,7 +203,7 @@ def run_demo(artifacts: Path, host: str, port: int, timeout: float) -> None:
     ]  # fmt: skip
     base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     with tempfile.NamedTemporaryFile("w+", prefix="demo-server-", suffix=".log") as log:
-        print(f"starting the server on {base_url} (log: {log.name})", flush=True)
+        print(f"starting the server on {base_url}", flush=True)
         server = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             with httpx.Client(base_url=base_url) as client:

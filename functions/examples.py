@@ -63,26 +63,30 @@ SAMPLE_REASONS: dict[str, Any] = {
             "problem_id": "leetcode:longest-substring-without-repeating-characters",
             "title": "Longest Substring Without Repeating Characters",
             "status": "failed",
-            "similarity": 0.71,
+            "similarity": 0.706,
         }
     ],
-    "topic_gap": ["sliding window"],
+    "topic_gap": ["hash table", "string", "sliding window", "two pointers"],
     "new_topics": [],
     "difficulty": {
-        "candidate_rating": 2001.0,
-        "learner_level": 1500.0,
-        "step": 501.0,
+        "candidate_rating": 2276.0,
+        "learner_level": 1256.0,
+        "step": 1020.0,
         "label": "big step up",
     },
     "companies": ["google"],
-    "goal_similarity": 0.48,
+    "goal_similarity": 0.175,
     "review": False,
 }
 
 SAMPLE_EXPLANATION = (
-    "Minimum Window Substring uses the sliding window you struggled with in "
-    "Longest Substring Without Repeating Characters, and Google asks it."
+    "It builds on Longest Substring Without Repeating Characters, which you struggled "
+    "with. It practises hash table and string, where your history shows failures or "
+    "slow solves. As a Hard problem (about 2276), it is a big step up from your recent "
+    "level of about 1256. Google asked it in interviews."
 )
+
+SAMPLE_MODEL_VERSION = "3a77737a9daa"
 
 RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
     "recommendations": [
@@ -92,17 +96,17 @@ RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
             "url": "https://leetcode.com/problems/minimum-window-substring/",
             "platform": "leetcode",
             "difficulty_label": "Hard",
-            "rating": 2001.0,
-            "tags": ["hash table", "string", "sliding window"],
-            "companies": ["google", "amazon"],
-            "score": 0.83,
+            "rating": None,
+            "tags": ["hash table", "string", "sliding window", "two pointers"],
+            "companies": ["amazon", "google", "meta", "microsoft"],
+            "score": 0.8521,
             "reasons": SAMPLE_REASONS,
             "explanation": SAMPLE_EXPLANATION,
         }
     ],
     "warnings": [],
     "cold_start": False,
-    "model_version": "enc-3f2a9c1d/rank-8b41e0aa",
+    "model_version": SAMPLE_MODEL_VERSION,
 }
 
 EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
@@ -112,7 +116,7 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
     "explanation_source": "template",
     "reasons": SAMPLE_REASONS,
     "warnings": [],
-    "model_version": "enc-3f2a9c1d/rank-8b41e0aa",
+    "model_version": SAMPLE_MODEL_VERSION,
 }
 
 VALIDATION_ERROR_EXAMPLE: dict[str, Any] = {

@@ -13,10 +13,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-# Attributes every LogRecord has. Any other attribute came from ``extra``.
+# Attributes every LogRecord has, plus uvicorn's terminal-colour copy of the
+# message. Any other attribute came from ``extra``.
 _RECORD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("name", logging.INFO, "path", 0, "message", None, None))
-) | {"message", "asctime", "taskName"}
+) | {"message", "asctime", "taskName", "color_message"}
 
 # Marks the handler this module installed, so a second call does not add another.
 _HANDLER_MARK = "_functions_json_handler"

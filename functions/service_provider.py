@@ -54,15 +54,15 @@ def _failure_message(exc: Exception) -> str:
     if isinstance(exc, ArtifactError | CatalogueError | FileNotFoundError):
         return (
             f"The recommender could not load its artifacts ({kind}). Rebuild them with "
-            "`make artifacts`, check ARTIFACTS_DIR and restart the service; the service "
-            "log has the details."
+            "`make artifacts`, check the folder set by ARTIFACTS_DIR or --artifacts and "
+            "restart the service. The service log has the details."
         )
     if isinstance(exc, ImportError):
         return (
             f"The recommender code could not be imported ({kind}). Install the serving "
-            "dependencies and restart the service; the service log has the details."
+            "dependencies and restart the service. The service log has the details."
         )
-    return f"The recommender failed to start ({kind}); the service log has the details."
+    return f"The recommender failed to start ({kind}). The service log has the details."
 
 
 class ServiceProvider:

@@ -1,0 +1,86 @@
+"""The SAM template lints clean and points at handlers and routes that exist."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import decode
+
+from functions import settings as settings_module
+from functions.app import create_app
+from functions.settings import Settings
+from tests.conftest import REPO_ROOT
+
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+def load_template() -> dict[str, Any]:
+    template, matches = decode(str(TEMPLATE))
+    assert not matches, [str(match) for match in matches]
+    assert template is not None
+    return dict(template)
+
+
+def serverless_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    matches = lint_file(Path(TEMPLATE))
+
+    assert [str(match) for match in matches] == []
+
+
+@pytest.fixture
+def keep_root_logging() -> Iterator[None]:
+    """Undo the JSON log handler that importing a handler module installs."""
+    handlers = list(logging.getLogger().handlers)
+    yield
+    logging.getLogger().handlers[:] = handlers
+
+
+@pytest.mark.usefixtures("keep_root_logging")
+def test_handlers_are_importable() -> None:
+    functions = serverless_functions(load_template())
+
+    assert set(functions) == {"RecommendFunction", "ExplainFunction"}
+    for name, properties in functions.items():
+        module_name, _, attribute = properties["Handler"].rpartition(".")
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, attribute)), name
+
+
+def test_routes_match_the_app() -> None:
+    template = load_template()
+    routes = {
+        (event["Properties"]["Method"], event["Properties"]["Path"])
+        for properties in serverless_functions(template).values()
+        for event in properties["Events"].values()
+        if event["Type"] == "HttpApi"
+    }
+    spec = create_app(settings=Settings()).openapi()
+    app_routes = {
+        (method.upper(), path) for path, operations in spec["paths"].items() for method in operations
+    }
+
+    assert routes == app_routes
+
+
+def test_environment_names_match_settings() -> None:
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert set(variables) == {
+        settings_module.ARTIFACTS_DIR_VAR,
+        settings_module.LOG_LEVEL_VAR,
+        settings_module.ENCODER_THREADS_VAR,
+    }
