@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts demo serve test lint typecheck bench clean
+.PHONY: install artifacts demo serve test lint typecheck bench lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ test: install
 bench: artifacts
 	$(PY) -m bench.bench_encoder --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_recommend --artifacts $(ARTIFACTS)
+
+lambda-package: artifacts
+	$(PY) -m infra.package_lambda --artifacts $(ARTIFACTS) --out build/lambda
 
 clean:
 	rm -rf build

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ranking.service import Recommender
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
@@ -50,7 +54,7 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def recommender(artifacts_dir: Path):  # type: ignore[no-untyped-def]
+def recommender(artifacts_dir: Path) -> Recommender:
     """The real recommender loaded from the built artifacts."""
     from ranking.service import Recommender
 
