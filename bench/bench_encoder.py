@@ -23,13 +23,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from bench.report import update_section
+from bench.report import section_body, update_section
 from export.encoder_parity import load_reference_model, reference_embeddings, rowwise_cosine
 from ranking.artifacts import ENCODER_DIR
 from ranking.encoder import MODEL_FILE, OnnxEncoder
@@ -194,19 +193,9 @@ def run(argv: list[str] | None = None) -> None:
     ]
     print("\n".join(summary))
 
-    body = [
-        "Command:",
-        "",
-        "```",
-        _command_line(argv if argv is not None else sys.argv[1:]),
-        "```",
-        "",
-        f"Measured {datetime.now(UTC).date().isoformat()} on:",
-        "",
-        *machine_description(),
-        "",
-        *summary,
-    ]
+    body = section_body(
+        _command_line(argv if argv is not None else sys.argv[1:]), machine_description(), summary
+    )
     update_section(DOC_PATH, SECTION, body)
     print(f"bench: wrote the {SECTION!r} section of {DOC_PATH.relative_to(REPO_ROOT)}")
 

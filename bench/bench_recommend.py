@@ -17,13 +17,12 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from bench.bench_encoder import DOC_PATH, machine_description
-from bench.report import update_section
+from bench.report import section_body, update_section
 from export.ranker_data import codeforces_examples, study_list_examples
 from functions.app import create_app
 from ranking.service import Recommender
@@ -108,19 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     print("\n".join(summary))
     command = " ".join(["python -m bench.bench_recommend", *(argv if argv is not None else sys.argv[1:])])
-    body = [
-        "Command:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        f"Measured {datetime.now(UTC).date().isoformat()} on:",
-        "",
-        *machine_description(),
-        "",
-        *summary,
-    ]
+    body = section_body(command, machine_description(), summary)
     update_section(DOC_PATH, SECTION, body)
     print(f"bench: wrote the {SECTION!r} section of docs/benchmarks.md")
 

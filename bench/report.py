@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 INTRO = (
@@ -40,3 +41,20 @@ def update_section(doc_path: Path, heading: str, body: Sequence[str]) -> None:
 
     doc_path.parent.mkdir(parents=True, exist_ok=True)
     doc_path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def section_body(command: str, machine: Sequence[str], summary: Sequence[str]) -> list[str]:
+    """Lay out a benchmark section: the command, the date and machine, then the results."""
+    return [
+        "Command:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Measured {datetime.now(UTC).date().isoformat()} on:",
+        "",
+        *machine,
+        "",
+        *summary,
+    ]
