@@ -127,10 +127,11 @@ def _history_before(submissions: list[tuple[str, bool]], cut: int) -> tuple[Hist
 def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> Iterator[Example]:
     """Yield examples from the NeetCode 150 order and the A2OJ ladders.
 
-    NeetCode groups its list by pattern ("Sliding Window", "Graphs", ...). Every
-    other NeetCode example states the next problem's pattern as the learner's
-    goal, which is the only real goal text the bundled data holds; the ranker
-    learns how much goal similarity should count from these groups.
+    Every NeetCode prefix becomes an example, A2OJ ladders give ``per_list``.
+    NeetCode groups its list by pattern ("Sliding Window", "Graphs", ...), and
+    every other NeetCode example states the next problem's pattern as the
+    learner's goal. Those are the only real goal texts in the bundled data, so
+    the ranker learns the weight of goal similarity from these groups.
     """
     for name, ids, patterns in _study_lists(data_dir):
         known = [
@@ -144,7 +145,12 @@ def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> 
             by_split[split_of(cut / len(known))].append(cut)
         every = name == NEETCODE_LIST
         for split, split_cuts in by_split.items():
-            count = len(split_cuts) if every else per_list if split == "train" else max(1, per_list // 4)
+            if every:
+                count = len(split_cuts)
+            elif split == "train":
+                count = per_list
+            else:
+                count = max(1, per_list // 4)
             for cut in _evenly(split_cuts, count):
                 history = tuple(HistoryItem(problem_id=p, status="solved") for p, _ in known[:cut])
                 relevance = {p: 1 for p, _ in known[cut + 1 : cut + 1 + SOON_AFTER]}

@@ -7,8 +7,8 @@ Usage::
 Groups come from ``export/ranker_data.py`` (Codeforces solve sequences,
 NeetCode 150 and A2OJ ladder orders). Each group's candidates are what the
 serving candidate generator returns for that prefix, plus the true next
-problems if retrieval missed them; features are computed by the serving
-feature code. Validation uses the time split; the held-out last 10 % of each
+problems if retrieval missed them. The serving feature code computes the
+features. Validation uses the time split; the held-out last 10 % of each
 sequence is never read here.
 """
 
@@ -31,6 +31,7 @@ from onnxmltools import convert_lightgbm
 from onnxmltools.convert.common.data_types import FloatTensorType
 from tqdm import tqdm
 
+from export.exceptions import ExportError
 from export.ranker_data import Example, Split, codeforces_examples, study_list_examples
 from ranking.artifacts import (
     CATALOGUE_DIR,
@@ -197,7 +198,7 @@ def export_onnx(booster: lgb.Booster, out_dir: Path, check_rows: np.ndarray) -> 
     onnx_scores = session.run(None, {INPUT_NAME: check_rows.astype(np.float32)})[0].reshape(-1)
     difference = float(np.abs(onnx_scores - np.asarray(booster.predict(check_rows))).max())
     if difference > PARITY_ATOL:
-        raise RuntimeError(
+        raise ExportError(
             f"ONNX ranker scores differ from LightGBM by {difference:.2e} (> {PARITY_ATOL}); "
             "the conversion is not trustworthy"
         )
