@@ -82,7 +82,7 @@ def manifest_sha256(folder: Path) -> str:
 
 
 def is_fresh(folder: Path, expected_inputs: str) -> bool:
-    """Tell whether ``folder`` holds a complete artifact built from ``expected_inputs``.
+    """Check whether ``folder`` contains a complete artifact built from ``expected_inputs``.
 
     Complete means the manifest exists, its ``inputs_sha256`` matches and every
     file listed under ``files`` is present with the recorded sha256.

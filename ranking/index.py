@@ -1,6 +1,6 @@
 """The problem vector index: USearch (cosine) plus the embedding matrix.
 
-Keys in the USearch index are catalogue row numbers. The folder holds
+Keys in the USearch index are catalogue row numbers. The folder contains
 ``problems.usearch``, ``embeddings.npy`` ((n_problems, dim) float32, rows
 L2-normalised, same order as the catalogue), ``keys.json`` (the catalogue id
 of each key) and ``manifest.json``, which records the sha256 of the encoder

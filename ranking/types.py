@@ -30,7 +30,7 @@ class HistoryItem:
 
 @dataclass(frozen=True)
 class LearnerProfile:
-    """Everything a request says about the learner."""
+    """The learner fields of a request: history, targets and goal."""
 
     history: tuple[HistoryItem, ...] = ()
     target_companies: tuple[str, ...] = ()
@@ -88,7 +88,7 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class RecommendResult:
-    """The answer to a recommend call."""
+    """The result of a recommend call."""
 
     recommendations: list[Recommendation]
     warnings: list[str] = field(default_factory=list)
@@ -98,7 +98,7 @@ class RecommendResult:
 
 @dataclass(frozen=True)
 class ExplainResult:
-    """The answer to an explain call."""
+    """The result of an explain call."""
 
     problem: Problem
     reasons: Reasons
