@@ -206,6 +206,8 @@ def build_catalogue(data_dir: Path, out_dir: Path, *, force: bool = False) -> Pa
             "inputs_sha256": digest,
             "rows": len(result.rows),
             "report": result.report,
+            # Serving applies the same company aliases to a learner's target companies.
+            "company_aliases": dict(sorted(plan.aliases.companies.items())),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
