@@ -7,9 +7,12 @@ difficulty scale, weak topics and the query vectors.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -62,6 +65,8 @@ class LearnerState:
     goal_vector: np.ndarray | None
     warnings: list[str] = field(default_factory=list)
     prior_level: float | None = None
+    goal_words: frozenset[str] = frozenset()
+    company_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def feature_level(self) -> float | None:
@@ -79,9 +84,23 @@ class LearnerState:
         return set(self.topic_solved) | set(self.topic_trouble)
 
 
-def normalise_company(name: str) -> str:
-    """Spell a company name as the catalogue does: lowercase, hyphens as spaces, single spaces."""
-    return " ".join(name.replace("-", " ").lower().split())
+def normalise_company(name: str, aliases: Mapping[str, str] | None = None) -> str:
+    """Spell a company name as the catalogue does: lowercase, hyphens and underscores as
+    spaces, single spaces, then the catalogue's alias table (``facebook`` -> ``meta``)."""
+    normalised = " ".join(name.replace("-", " ").replace("_", " ").lower().split())
+    return (aliases or {}).get(normalised, normalised)
+
+
+@functools.lru_cache(maxsize=8192)
+def text_words(text: str) -> frozenset[str]:
+    """Split text into lowercase words without a plural "s", so "Graphs" matches the tag "graph"."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return frozenset(word[:-1] if len(word) > 3 and word.endswith("s") else word for word in words)
+
+
+def tags_named_in(words: frozenset[str], tags: Sequence[str]) -> tuple[str, ...]:
+    """Return the tags whose every word appears in ``words`` (a goal text's words)."""
+    return tuple(tag for tag in tags if (tag_words := text_words(tag)) and tag_words <= words)
 
 
 def _chronological_indices(profile: LearnerProfile) -> list[int]:
@@ -91,10 +110,19 @@ def _chronological_indices(profile: LearnerProfile) -> list[int]:
     request's list order is taken as chronological.
     """
     indices = list(range(len(profile.history)))
-    stamps = [item.timestamp for item in profile.history]
+    stamps = [_as_utc(item.timestamp) for item in profile.history]
     if stamps and all(stamp is not None for stamp in stamps):
         indices.sort(key=lambda i: (stamps[i], i))
     return indices
+
+
+def _as_utc(stamp: datetime | None) -> datetime | None:
+    """Make a timestamp comparable with any other: naive times are taken as UTC."""
+    if stamp is None:
+        return None
+    if stamp.tzinfo is None:
+        return stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC)
 
 
 def _add(left: float | None, right: float | None) -> float | None:
@@ -137,6 +165,10 @@ def resolve_history(profile: LearnerProfile, catalogue: Catalogue) -> tuple[list
                 _add(previous.time_spent_minutes, item.time_spent_minutes),
             )
             order.remove(position)
+            warnings.append(
+                f"history[{request_index}].problem_id {item.problem_id!r} repeats an earlier item; "
+                "the two were merged (a solve wins, attempts and minutes are added)"
+            )
         order.append(position)
     return [merged[position] for position in order], warnings
 
@@ -146,6 +178,7 @@ def build_state(
     catalogue: Catalogue,
     scale: DifficultyScale,
     encode: EncodeFn | None,
+    company_aliases: Mapping[str, str] | None = None,
 ) -> LearnerState:
     """Derive the learner state; ``encode`` embeds the goal text (None skips it)."""
     items, warnings = resolve_history(profile, catalogue)
@@ -178,6 +211,13 @@ def build_state(
     if goal_text and encode is not None:
         goal_vector = encode([goal_text])[0]
 
+    # The learner's own spelling is kept for explanations ("Google", not "google").
+    company_names: dict[str, str] = {}
+    for company in profile.target_companies:
+        if company.strip():
+            company_names.setdefault(normalise_company(company, company_aliases), " ".join(company.split()))
+    companies = list(company_names)
+
     return LearnerState(
         items=items,
         solved=solved,
@@ -187,8 +227,10 @@ def build_state(
         topic_solved=topic_solved,
         topic_trouble=topic_trouble,
         weak_topics=weak,
-        target_companies=frozenset(normalise_company(c) for c in profile.target_companies if c.strip()),
+        target_companies=frozenset(companies),
+        company_names=company_names,
         goal_text=goal_text,
         goal_vector=goal_vector,
+        goal_words=text_words(goal_text) if goal_text else frozenset(),
         warnings=warnings,
     )

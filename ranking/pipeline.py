@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,13 +26,21 @@ class Pipeline:
     scale: DifficultyScale
     lookup: CatalogueLookup
     generator: CandidateGenerator
+    company_aliases: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, catalogue: Catalogue, index: VectorIndex) -> Pipeline:
-        """Fit the difficulty scale and build the lookups once."""
+    def build(
+        cls, catalogue: Catalogue, index: VectorIndex, company_aliases: Mapping[str, str] | None = None
+    ) -> Pipeline:
+        """Fit the difficulty scale and build the lookups once.
+
+        ``company_aliases`` maps other spellings to catalogue company names
+        (``facebook`` -> ``meta``), as the catalogue manifest records them.
+        """
         scale = DifficultyScale.fit(catalogue.problems)
         lookup = CatalogueLookup.build(catalogue, scale)
-        return cls(catalogue, index, scale, lookup, CandidateGenerator(catalogue, index, lookup))
+        generator = CandidateGenerator(catalogue, index, lookup)
+        return cls(catalogue, index, scale, lookup, generator, dict(company_aliases or {}))
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -41,12 +49,16 @@ class Pipeline:
 
     def state(self, profile: LearnerProfile, encode: EncodeFn | None) -> LearnerState:
         """Derive the learner state for a request."""
-        state = build_state(profile, self.catalogue, self.scale, encode)
+        state = build_state(profile, self.catalogue, self.scale, encode, self.company_aliases)
         state.prior_level = self.scale.cold_start_level()
         for index, company in enumerate(profile.target_companies):
-            if normalise_company(company) not in self.lookup.by_company:
+            if (
+                company.strip()
+                and normalise_company(company, self.company_aliases) not in self.lookup.by_company
+            ):
                 state.warnings.append(
-                    f"target_companies[{index}] {company!r} tags no problem in the catalogue and was ignored"
+                    f"target_companies[{index}] {company!r} matches no company in the catalogue "
+                    "and was ignored"
                 )
         return state
 

@@ -73,7 +73,8 @@ class Recommender:
             When the index was built by another encoder or for another catalogue.
         """
         catalogue_dir = root / CATALOGUE_DIR
-        problems = verify_files(catalogue_dir, read_manifest(catalogue_dir))
+        catalogue_manifest = read_manifest(catalogue_dir)
+        problems = verify_files(catalogue_dir, catalogue_manifest)
         if problems:
             raise ArtifactError("catalogue artifact is corrupt: " + "; ".join(problems))
         catalogue = Catalogue.load(catalogue_dir)
@@ -84,7 +85,8 @@ class Recommender:
         ranker = OnnxRanker.from_folder(root / RANKER_DIR)
         version = model_version_of(root)
         logger.info("recommender loaded: %d problems, model version %s", len(catalogue), version)
-        return cls(Pipeline.build(catalogue, index), encoder, ranker, version)
+        company_aliases = catalogue_manifest.get("company_aliases", {})
+        return cls(Pipeline.build(catalogue, index, company_aliases), encoder, ranker, version)
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -137,7 +139,7 @@ class Recommender:
                     problem=problem,
                     score=round(score, 6) if math.isfinite(score) else 0.0,
                     reasons=reasons,
-                    explanation=explain_template(problem, reasons, state.goal_text) if explain else None,
+                    explanation=explain_template(problem, reasons, state.company_names) if explain else None,
                 )
             )
         warnings = list(state.warnings)
@@ -167,7 +169,7 @@ class Recommender:
         return ExplainResult(
             problem=problem,
             reasons=reasons,
-            explanation=explain_template(problem, reasons, state.goal_text),
+            explanation=explain_template(problem, reasons, state.company_names),
             explanation_source="template",
             warnings=warnings,
             model_version=self.model_version,
