@@ -8,6 +8,9 @@ Each training example is a learner prefix and what came next:
 * Study lists (NeetCode 150 order, A2OJ ladders): the first ``j`` problems
   count as solved and problem ``j + 1`` is the positive.
 
+A seeded simulation adds learners whose goal names a topic ahead of their
+history (``goal_switch_examples``); it is the only simulated data.
+
 Sequences are split by time within each user (and by position within each
 list): the first 80 % trains, the next 10 % validates, the last 10 % is held
 out for evaluation and is never read by training.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,12 @@ HISTORY_WINDOW = 60
 MIN_PRIOR_SOLVES = 5
 SOON_AFTER = 5
 NEETCODE_LIST = "neetcode150"
+GOAL_TEMPLATES = (
+    "{topic}",
+    "get better at {topic}",
+    "practise {topic} problems",
+    "learn {topic} for interviews",
+)
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,8 @@ def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> 
             for problem_id, pattern in zip(ids, patterns, strict=True)
             if problem_id in catalogue
         ]
-        cuts = list(range(3, len(known)))
+        # Cut 0 is a cold start: an empty history and the list's first problem next.
+        cuts = list(range(len(known)))
         by_split: dict[Split, list[int]] = {"train": [], "valid": [], "test": []}
         for cut in cuts:
             by_split[split_of(cut / len(known))].append(cut)
@@ -174,3 +185,35 @@ def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str], list[str]]]:
     for ladder_id, rows in sorted(ladders.items(), key=lambda pair: int(pair[0])):
         ordered = [problem_id for _, problem_id in sorted(rows)]
         yield f"a2oj:{ladder_id}", ordered, [""] * len(ordered)
+
+
+def goal_switch_examples(data_dir: Path, catalogue: Catalogue, count: int, seed: int) -> Iterator[Example]:
+    """Yield simulated examples of a learner whose goal names a topic they have not reached yet.
+
+    The history is a real NeetCode 150 prefix; the goal is another NeetCode
+    pattern further down the list, phrased by one of a few templates; the
+    positive is that pattern's first problem, and its next problems are weaker
+    positives. The bundled data holds no real learner who changed course, so
+    without these groups the ranker learns that recent history outweighs any
+    goal. They are seeded, go to the train split only, and no reported metric
+    rests on them alone.
+    """
+    rng = random.Random(seed)
+    for name, ids, patterns in _study_lists(data_dir):
+        if name != NEETCODE_LIST:
+            continue
+        known = [(p, pattern) for p, pattern in zip(ids, patterns, strict=True) if p in catalogue and pattern]
+        for number in range(count):
+            cut = rng.randrange(len(known) - 1)
+            later = sorted({pattern for _, pattern in known[cut + 1 :]} - {known[cut][1]})
+            if not later:
+                continue
+            pattern = rng.choice(later)
+            block = [p for p, block_pattern in known[cut:] if block_pattern == pattern]
+            history = tuple(HistoryItem(problem_id=p, status="solved") for p, _ in known[:cut])
+            goal = rng.choice(GOAL_TEMPLATES).format(topic=pattern.lower())
+            relevance = {p: 1 for p in block[1 : 1 + SOON_AFTER]}
+            relevance[block[0]] = 3
+            yield Example(
+                f"goal-switch:{number}", "train", LearnerProfile(history=history, goal=goal), relevance
+            )

@@ -32,7 +32,13 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 from tqdm import tqdm
 
 from export.exceptions import ExportError
-from export.ranker_data import Example, Split, codeforces_examples, study_list_examples
+from export.ranker_data import (
+    Example,
+    Split,
+    codeforces_examples,
+    goal_switch_examples,
+    study_list_examples,
+)
 from ranking.artifacts import (
     CATALOGUE_DIR,
     ENCODER_DIR,
@@ -72,6 +78,8 @@ NUM_ROUNDS = 400
 EARLY_STOPPING = 40
 CODEFORCES_PER_USER: dict[Split, int] = {"train": 60, "valid": 10}
 STUDY_LIST_PER_LIST = 24
+GOAL_SWITCH_GROUPS = 300
+GOAL_SWITCH_SEED = 17
 ONNX_OPSET = 15
 PARITY_ATOL = 1e-4
 # The ranking modules whose code shapes the training groups; editing any of
@@ -218,6 +226,7 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
         "rounds": NUM_ROUNDS,
         "per_user": CODEFORCES_PER_USER,
         "per_list": STUDY_LIST_PER_LIST,
+        "goal_switch": [GOAL_SWITCH_GROUPS, GOAL_SWITCH_SEED],
         "catalogue": manifest_sha256(artifacts / CATALOGUE_DIR),
         "index": manifest_sha256(artifacts / INDEX_DIR),
     }
@@ -233,6 +242,7 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
     examples = [
         *codeforces_examples(data_dir, catalogue, CODEFORCES_PER_USER),
         *study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST),
+        *goal_switch_examples(data_dir, catalogue, GOAL_SWITCH_GROUPS, GOAL_SWITCH_SEED),
     ]
     print(f"ranker: {len(examples)} examples from Codeforces sequences and study lists")
     encoder = OnnxEncoder.from_folder(artifacts / ENCODER_DIR)

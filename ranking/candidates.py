@@ -1,7 +1,7 @@
 """Candidate generation: the problems the ranker gets to score.
 
 Candidates come from several sources so that the ranker scores problems near
-the learner's recent solves, near their failures, near their goal text, asked
+the learner's recent solves, near their failures, near their goal text, on topics the goal names, asked
 by their target companies, from the contests they are working through, and
 linked as similar by the platform. Solved problems never become candidates.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from ranking.catalogue import Catalogue
 from ranking.index import VectorIndex
-from ranking.learner import LearnerState
+from ranking.learner import LearnerState, tags_named_in
 from ranking.lookup import CatalogueLookup
 
 NEIGHBOURS_PER_SOLVE = 40
@@ -23,6 +23,7 @@ NEIGHBOURS_OF_PROFILE = 100
 NEIGHBOURS_PER_FAILURE = 30
 NEIGHBOURS_OF_GOAL = 100
 COMPANY_PROBLEMS = 100
+GOAL_TOPIC_PROBLEMS = 40
 POPULAR_PROBLEMS = 60
 CONTEST_WINDOW = 3
 MAX_CANDIDATES = 400
@@ -83,6 +84,8 @@ class CandidateGenerator:
         if state.goal_vector is not None:
             goal = state.goal_vector.reshape(1, -1).astype(np.float32)
             proposals.append(("goal", self._neighbours(goal, NEIGHBOURS_OF_GOAL)))
+        for tag in tags_named_in(state.goal_words, sorted(self.lookup.by_tag)):
+            proposals.append(("goal_topic", self.lookup.by_tag[tag][:GOAL_TOPIC_PROBLEMS]))
         for company in sorted(state.target_companies):
             proposals.append(("company", self.lookup.by_company.get(company, [])[:COMPANY_PROBLEMS]))
         for platform in sorted(allowed or self.lookup.by_popularity):

@@ -1,13 +1,15 @@
 """Deterministic explanations written only from a recommendation's reasons.
 
-Every sentence restates one structured fact, so nothing in the text can be
-untrue of the learner's own request.
+Each sentence restates one structured fact (a related history item, a topic,
+the difficulty step, a company, a topic the goal names), so the text claims
+nothing that the reasons do not hold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ranking.catalogue import Problem
-from ranking.reasons import GOAL_MIN_SIMILARITY
 from ranking.types import DifficultyStep, Reasons
 
 MAX_TOPICS = 2
@@ -20,45 +22,74 @@ def _join(words: list[str]) -> str:
 
 
 def _difficulty_sentence(problem: Problem, step: DifficultyStep) -> str:
-    # A rating fitted from the difficulty label is an estimate, so the sentence calls it "about" that rating.
+    rating = f"{step.candidate_rating:.0f}"
+    article = "an" if problem.difficulty_label[:1] in ("E", "A", "I", "O", "U") else "a"
     if step.rating_estimated:
-        article = "an" if problem.difficulty_label[:1] in ("E", "A", "I", "O", "U") else "a"
-        rating = f"As {article} {problem.difficulty_label} problem (about {step.candidate_rating:.0f})"
+        # A rating fitted from the difficulty label is an estimate, so the sentence says "about".
+        lead = f"As {article} {problem.difficulty_label} problem rated about {rating}"
     else:
-        rating = f"Rated {step.candidate_rating:.0f}"
+        lead = f"Rated {rating}"
     if step.learner_level is None:
-        return f"{rating}."
+        if step.rating_estimated:
+            return f"It is {article} {problem.difficulty_label} problem, rated about {rating}."
+        return f"It is rated {rating}."
     level = f"your recent level of about {step.learner_level:.0f}"
     if step.label == "same level":
-        return f"{rating}, it matches {level}."
+        return f"{lead}, it matches {level}."
     if step.label == "easier":
-        return f"{rating}, it is below {level}, a quick win."
-    return f"{rating}, it is a {step.label} from {level}."
+        return f"{lead}, it is below {level}, a quick win."
+    return f"{lead}, it is a {step.label} from {level}."
 
 
-def explain_template(problem: Problem, reasons: Reasons, goal: str | None = None) -> str:
-    """Write two to four short sentences from ``reasons``; never more facts than they hold."""
+def _display_company(name: str) -> str:
+    # Capitalised only when typed in lowercase, so "google" reads "Google" but "eBay" stays.
+    return name.title() if name.islower() else name
+
+
+def _history_sentences(problem: Problem, reasons: Reasons) -> list[str]:
     sentences: list[str] = []
-    if reasons.review:
+    if reasons.already_solved:
+        sentences.append(f"You have already solved {problem.title}.")
+    elif reasons.review:
         sentences.append(f"You have not solved {problem.title} yet, so it is worth another try.")
     if reasons.related:
         first = reasons.related[0]
         verb = "solved" if first.status == "solved" else "struggled with"
         sentences.append(f"It builds on {first.title}, which you {verb}.")
+    return sentences
+
+
+def _topic_sentence(reasons: Reasons) -> str | None:
+    if reasons.goal_topics:
+        return f"It practises {_join(list(reasons.goal_topics[:MAX_TOPICS]))}, which your goal names."
     if reasons.topic_gap:
         topics = _join(list(reasons.topic_gap[:MAX_TOPICS]))
-        sentences.append(f"It practises {topics}, where your history shows failures or slow solves.")
-    elif reasons.new_topics:
+        return f"It practises {topics}, where your history shows failures or slow solves."
+    if reasons.new_topics:
         topics = _join(list(reasons.new_topics[:MAX_TOPICS]))
-        sentences.append(f"It introduces {topics}, which you have not practised yet.")
-    step = reasons.difficulty
-    if step is not None:
-        sentences.append(_difficulty_sentence(problem, step))
+        return f"It introduces {topics}, which you have not practised yet."
+    return None
+
+
+def explain_template(
+    problem: Problem,
+    reasons: Reasons,
+    company_names: Mapping[str, str] | None = None,
+) -> str:
+    """Write two to four short sentences from ``reasons``; never more facts than they hold.
+
+    ``company_names`` maps the catalogue's company keys to the learner's own
+    spelling, used in the text when given.
+    """
+    sentences = _history_sentences(problem, reasons)
+    topic = _topic_sentence(reasons)
+    if topic:
+        sentences.append(topic)
+    if reasons.difficulty is not None:
+        sentences.append(_difficulty_sentence(problem, reasons.difficulty))
     if reasons.companies:
-        names = _join([name.title() for name in reasons.companies])
-        sentences.append(f"{names} asked it in interviews.")
-    if goal and reasons.goal_similarity is not None and reasons.goal_similarity >= GOAL_MIN_SIMILARITY:
-        sentences.append("It fits your stated goal.")
+        names = [_display_company((company_names or {}).get(key, key)) for key in reasons.companies]
+        sentences.append(f"{_join(names)} asked it in interviews.")
     if not sentences:
-        sentences.append(f"{problem.title} is a popular problem to start with.")
+        sentences.append(f"{problem.title} ranks high for your request.")
     return " ".join(sentences)

@@ -14,7 +14,7 @@ from ranking.difficulty import DifficultyScale
 
 @dataclass(frozen=True)
 class CatalogueLookup:
-    """Column arrays over catalogue rows plus company and contest maps.
+    """Column arrays over catalogue rows plus company, tag and contest maps.
 
     ``ratings``, ``log_popularity`` and ``acceptance`` are (n_problems,)
     float32 with NaN where the catalogue has no value.
@@ -25,6 +25,7 @@ class CatalogueLookup:
     acceptance: np.ndarray
     platforms: tuple[str, ...]
     by_company: dict[str, list[int]]
+    by_tag: dict[str, list[int]]
     by_contest: dict[str, list[int]]
     by_popularity: dict[str, list[int]]
 
@@ -44,12 +45,15 @@ class CatalogueLookup:
             key=lambda i: (-(0.0 if math.isnan(popularity[i]) else popularity[i]), problems[i].id),
         )
         by_company: dict[str, list[int]] = defaultdict(list)
+        by_tag: dict[str, list[int]] = defaultdict(list)
         by_contest: dict[str, list[int]] = defaultdict(list)
         by_popularity: dict[str, list[int]] = defaultdict(list)
         for position in order:
             problem = problems[position]
             for company in problem.companies:
                 by_company[company].append(position)
+            for tag in problem.tags:
+                by_tag[tag].append(position)
             if problem.contest:
                 by_contest[problem.contest].append(position)
             by_popularity[problem.platform].append(position)
@@ -59,6 +63,7 @@ class CatalogueLookup:
             acceptance=acceptance,
             platforms=tuple(p.platform for p in problems),
             by_company=dict(by_company),
+            by_tag=dict(by_tag),
             by_contest=dict(by_contest),
             by_popularity=dict(by_popularity),
         )

@@ -73,7 +73,9 @@ class Reasons:
     difficulty: DifficultyStep | None = None
     companies: tuple[str, ...] = ()
     goal_similarity: float | None = None
+    goal_topics: tuple[str, ...] = ()
     review: bool = False
+    already_solved: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -154,7 +155,7 @@ def test_explain_marks_estimated_rating(recommender: Recommender) -> None:
     assert result.problem.rating is None
     assert result.reasons.difficulty is not None
     assert result.reasons.difficulty.rating_estimated is True
-    assert "As an Easy problem (about" in result.explanation
+    assert "As an Easy problem rated about" in result.explanation
 
 
 def test_explain_states_contest_rating(recommender: Recommender) -> None:
@@ -167,3 +168,83 @@ def test_unknown_company_becomes_warning(recommender: Recommender) -> None:
     result = recommender.recommend(_profile(target_companies=("Goldman-Sachs", "no such corp")), k=5)
     assert not any("Goldman-Sachs" in w for w in result.warnings)
     assert any("target_companies[1]" in w for w in result.warnings)
+
+
+def test_mixed_timezones_order_history(recommender: Recommender) -> None:
+    # A naive timestamp is read as UTC; 19:00 naive comes after 18:00Z and before 20:00+00:00.
+    history = (
+        HistoryItem("leetcode:3sum", "solved", timestamp=datetime(2025, 3, 4, 20, 0, tzinfo=UTC)),
+        HistoryItem("leetcode:two-sum", "solved", timestamp=datetime(2025, 3, 4, 18, 0, tzinfo=UTC)),
+        HistoryItem("leetcode:valid-parentheses", "solved", timestamp=datetime(2025, 3, 4, 19, 0)),
+    )
+    state = recommender.pipeline.state(LearnerProfile(history=history), encode=None)
+    ids = [recommender.pipeline.catalogue.problems[item.position].id for item in state.items]
+    assert ids == ["leetcode:two-sum", "leetcode:valid-parentheses", "leetcode:3sum"]
+
+
+def test_duplicate_history_items_merge_with_warning(recommender: Recommender) -> None:
+    history = (
+        HistoryItem("leetcode:two-sum", "failed", attempts=2),
+        HistoryItem("leetcode:two-sum", "solved", attempts=1),
+    )
+    state = recommender.pipeline.state(LearnerProfile(history=history), encode=None)
+    assert len(state.items) == 1
+    assert state.items[0].status == "solved"
+    assert state.items[0].attempts == 3
+    assert any("history[1]" in w and "merged" in w for w in state.warnings)
+
+
+def test_company_alias_and_spelling(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(target_companies=("Facebook",)), "leetcode:3sum")
+    assert result.warnings == []
+    assert result.reasons.companies == ("meta",)
+    assert "Facebook asked it in interviews." in result.explanation
+
+
+def test_lowercase_company_is_capitalised(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(target_companies=("goldman-sachs",)), "leetcode:two-sum")
+    assert result.reasons.companies == ("goldman sachs",)
+    assert "Goldman-Sachs asked it in interviews." in result.explanation
+
+
+def test_explain_solved_problem_has_no_self_reference(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(), "leetcode:two-sum")
+    assert result.reasons.already_solved is True
+    assert "leetcode:two-sum" not in [item.problem_id for item in result.reasons.related]
+    assert result.explanation.startswith("You have already solved Two Sum.")
+    assert any("already solved" in w for w in result.warnings)
+
+
+def test_review_item_not_related_to_itself(recommender: Recommender) -> None:
+    result = recommender.explain(_profile(), FAILED)
+    assert result.reasons.review is True
+    assert FAILED not in [item.problem_id for item in result.reasons.related]
+
+
+def test_goal_topics_drive_cold_start(recommender: Recommender) -> None:
+    result = recommender.recommend(LearnerProfile(goal="sliding window"), k=10, platforms=["leetcode"])
+    on_topic = [r for r in result.recommendations if "sliding window" in r.problem.tags]
+    assert len(on_topic) >= 3
+    for rec in on_topic:
+        assert rec.reasons.goal_topics == ("sliding window",)
+        assert "sliding window, which your goal names" in (rec.explanation or "")
+
+
+def test_topics_share_names_across_platforms(recommender: Recommender) -> None:
+    # Codeforces "dp" is written as LeetCode's "dynamic programming" at ingest.
+    history = (
+        HistoryItem("leetcode:climbing-stairs", "solved"),
+        HistoryItem("leetcode:house-robber", "solved"),
+    )
+    result = recommender.explain(LearnerProfile(history=history), "codeforces:1249E")
+    assert "dynamic programming" in result.problem.tags
+    assert "dynamic programming" not in result.reasons.new_topics
+
+
+def test_cold_start_explanation_is_complete(recommender: Recommender) -> None:
+    result = recommender.recommend(LearnerProfile(), k=5, platforms=["codeforces"])
+    for rec in result.recommendations:
+        text = rec.explanation or ""
+        assert text.endswith(".")
+        assert "your recent level" not in text
+        assert rec.problem.rating is None or f"It is rated {rec.problem.rating:.0f}." in text
