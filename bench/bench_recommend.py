@@ -5,7 +5,7 @@ Usage::
     python -m bench.bench_recommend --artifacts build/artifacts [--requests 300] [--threads 2]
 
 Requests go through the full ASGI stack (validation, ranking, explanations,
-JSON) with Starlette's in-process test client, so no network time is
+JSON) with httpx's ASGI transport, so no network time is
 counted. Learners are real: prefixes of the bundled Codeforces solve
 sequences and of the NeetCode 150 list, plus cold-start requests. The direct
 ``Recommender.recommend`` call is timed in the same run for comparison.
@@ -14,12 +14,14 @@ sequences and of the NeetCode 150 list, plus cold-start requests. The direct
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from starlette.testclient import TestClient
+import httpx
+from fastapi import FastAPI
 
 from bench.bench_encoder import DOC_PATH, machine_description
 from bench.report import section_body, update_section
@@ -57,6 +59,28 @@ def _body(profile: LearnerProfile) -> dict[str, object]:
     }
 
 
+async def _time_requests(
+    app: FastAPI, recommender: Recommender, learners: list[LearnerProfile]
+) -> dict[str, list[float]]:
+    """Time each learner's request through the ASGI app, then as a direct call."""
+    timings: dict[str, list[float]] = {ASGI: [], DIRECT: []}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        for profile in learners[:20]:  # warm-up, not timed
+            await client.post("/recommend", json=_body(profile))
+        for profile in learners:
+            payload = _body(profile)
+            started = time.perf_counter()
+            response = await client.post("/recommend", json=payload)
+            timings[ASGI].append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"request failed: {response.status_code} {response.text[:300]}")
+            started = time.perf_counter()
+            recommender.recommend(profile, k=10)
+            timings[DIRECT].append(time.perf_counter() - started)
+    return timings
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -74,20 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     recommender = Recommender.from_artifacts(args.artifacts, threads=args.threads)
     learners = _learners(recommender, args.data, args.requests)
     app = create_app(service_factory=lambda: recommender)
-    timings: dict[str, list[float]] = {ASGI: [], DIRECT: []}
-    with TestClient(app) as client:
-        for profile in learners[:20]:  # warm-up, not timed
-            client.post("/recommend", json=_body(profile))
-        for profile in learners:
-            payload = _body(profile)
-            started = time.perf_counter()
-            response = client.post("/recommend", json=payload)
-            timings[ASGI].append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"request failed: {response.status_code} {response.text[:300]}")
-            started = time.perf_counter()
-            recommender.recommend(profile, k=10)
-            timings[DIRECT].append(time.perf_counter() - started)
+    timings = asyncio.run(_time_requests(app, recommender, learners))
 
     milliseconds = {name: [v * 1000 for v in values] for name, values in timings.items()}
     rows = ["| path | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]

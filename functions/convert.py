@@ -43,6 +43,7 @@ def reasons_model(reasons: types.Reasons) -> schemas.Reasons:
             learner_level=reasons.difficulty.learner_level,
             step=reasons.difficulty.step,
             label=reasons.difficulty.label,
+            rating_estimated=reasons.difficulty.rating_estimated,
         )
 
     return schemas.Reasons(
@@ -60,7 +61,9 @@ def reasons_model(reasons: types.Reasons) -> schemas.Reasons:
         difficulty=difficulty,
         companies=list(reasons.companies),
         goal_similarity=reasons.goal_similarity,
+        goal_topics=list(reasons.goal_topics),
         review=reasons.review,
+        already_solved=reasons.already_solved,
     )
 
 

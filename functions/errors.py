@@ -219,6 +219,14 @@ async def _handle_http_exception(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         code = METHOD_NOT_ALLOWED
         message = f"{request.method} is not allowed on {request.url.path}."
+    elif exc.status_code == 400 and request.method == "POST":
+        # FastAPI raises this 400 when the body cannot be decoded at all, e.g.
+        # bytes that are not UTF-8 or JSON nested too deeply to parse.
+        code = INVALID_JSON
+        message = (
+            f"The body could not be parsed ({exc.detail}). Send one JSON object encoded as UTF-8, "
+            "as described in /openapi.json."
+        )
     else:
         code = HTTP_ERROR
         message = str(exc.detail)

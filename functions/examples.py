@@ -57,51 +57,45 @@ EXPLAIN_REQUEST_EXAMPLE: dict[str, Any] = {
     "problem_id": "leetcode:minimum-window-substring",
 }
 
-SAMPLE_REASONS: dict[str, Any] = {
-    "related": [
-        {
-            "problem_id": "leetcode:longest-substring-without-repeating-characters",
-            "title": "Longest Substring Without Repeating Characters",
-            "status": "failed",
-            "similarity": 0.706,
-        }
-    ],
-    "topic_gap": ["hash table", "string", "sliding window", "two pointers"],
-    "new_topics": [],
-    "difficulty": {
-        "candidate_rating": 2276.0,
-        "learner_level": 1256.0,
-        "step": 1020.0,
-        "label": "big step up",
-    },
-    "companies": ["google"],
-    "goal_similarity": 0.175,
-    "review": False,
-}
-
-SAMPLE_EXPLANATION = (
-    "It builds on Longest Substring Without Repeating Characters, which you struggled "
-    "with. It practises hash table and string, where your history shows failures or "
-    "slow solves. As a Hard problem (about 2276), it is a big step up from your recent "
-    "level of about 1256. Google asked it in interviews."
-)
-
-SAMPLE_MODEL_VERSION = "3a77737a9daa"
+# The response examples below were produced by posting the request examples
+# to the service; company lists are cut to three names, and the model version
+# changes with every rebuild of the artifacts.
+SAMPLE_MODEL_VERSION = "5d319c0a1df7"
 
 RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
     "recommendations": [
         {
-            "problem_id": "leetcode:minimum-window-substring",
-            "title": "Minimum Window Substring",
-            "url": "https://leetcode.com/problems/minimum-window-substring/",
+            "problem_id": "leetcode:best-time-to-buy-and-sell-stock",
+            "title": "Best Time to Buy and Sell Stock",
+            "url": "https://leetcode.com/problems/best-time-to-buy-and-sell-stock/",
             "platform": "leetcode",
-            "difficulty_label": "Hard",
+            "difficulty_label": "Easy",
             "rating": None,
-            "tags": ["hash table", "string", "sliding window", "two pointers"],
-            "companies": ["amazon", "google", "meta", "microsoft"],
-            "score": 0.8521,
-            "reasons": SAMPLE_REASONS,
-            "explanation": SAMPLE_EXPLANATION,
+            "tags": ["array", "dynamic programming"],
+            "companies": ["amazon", "google", "meta"],
+            "score": 0.349368,
+            "reasons": {
+                "related": [],
+                "topic_gap": [],
+                "new_topics": ["dynamic programming"],
+                "difficulty": {
+                    "candidate_rating": 1256.0,
+                    "learner_level": 1256.0,
+                    "step": 0.0,
+                    "label": "same level",
+                    "rating_estimated": True,
+                },
+                "companies": ["google"],
+                "goal_similarity": 0.215,
+                "goal_topics": [],
+                "review": False,
+                "already_solved": False,
+            },
+            "explanation": (
+                "It introduces dynamic programming, which you have not practised yet. As an Easy "
+                "problem rated about 1256, it matches your recent level of about 1256. Google "
+                "asked it in interviews."
+            ),
         }
     ],
     "warnings": [],
@@ -112,9 +106,36 @@ RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
 EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
     "problem_id": "leetcode:minimum-window-substring",
     "title": "Minimum Window Substring",
-    "explanation": SAMPLE_EXPLANATION,
+    "explanation": (
+        "It builds on Longest Substring Without Repeating Characters, which you struggled with. "
+        "It practises sliding window, which your goal names. As a Hard problem rated about 2276, "
+        "it is a big step up from your recent level of about 1256. Google asked it in interviews."
+    ),
     "explanation_source": "template",
-    "reasons": SAMPLE_REASONS,
+    "reasons": {
+        "related": [
+            {
+                "problem_id": "leetcode:longest-substring-without-repeating-characters",
+                "title": "Longest Substring Without Repeating Characters",
+                "status": "failed",
+                "similarity": 0.704,
+            }
+        ],
+        "topic_gap": ["hash table", "string", "sliding window", "two pointers"],
+        "new_topics": [],
+        "difficulty": {
+            "candidate_rating": 2276.0,
+            "learner_level": 1256.0,
+            "step": 1019.0,
+            "label": "big step up",
+            "rating_estimated": True,
+        },
+        "companies": ["google"],
+        "goal_similarity": 0.175,
+        "goal_topics": ["sliding window"],
+        "review": False,
+        "already_solved": False,
+    },
     "warnings": [],
     "model_version": SAMPLE_MODEL_VERSION,
 }
@@ -122,12 +143,12 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
 VALIDATION_ERROR_EXAMPLE: dict[str, Any] = {
     "error": {
         "code": "validation_error",
-        "message": "The request body is invalid: 1 field has an error.",
+        "message": "The request is invalid: 1 field has an error.",
         "fields": [
             {
                 "field": "history[2].attempts",
                 "message": "Input should be greater than or equal to 0",
-                "allowed": "an integer from 0 to 1000",
+                "allowed": "an integer from 0 to 1000, or null",
             }
         ],
         "request_id": "c0a8012e-6a1f-4c52-9d1e-2f7c5b3e9a10",

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from functions.app import create_app
 from functions.logs import configure_logging
@@ -25,6 +27,7 @@ from functions.settings import (
     ARTIFACTS_DIR_VAR,
     LOG_LEVEL_VAR,
     LOG_LEVELS,
+    Settings,
     SettingsError,
     load_settings,
     resolve_artifacts_dir,
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# The same default as the CorsAllowOrigins parameter in template.yaml.
+DEFAULT_CORS_ORIGIN = "http://localhost:3000"
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow binding to an address other than loopback (the API has no authentication)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="origin a browser app may call from; repeat for several "
+        f"(default: {DEFAULT_CORS_ORIGIN}, as in template.yaml)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
         default=None,
@@ -74,6 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     return parser
+
+
+def build_local_app(settings: Settings, cors_origins: Sequence[str]) -> FastAPI:
+    """Build the app for the local server, with CORS for ``cors_origins``.
+
+    In AWS the HTTP API answers CORS preflights (template.yaml). Locally the
+    app does it, so a frontend dev server can call the API.
+    """
+    app = create_app(settings=settings, load_on_startup=True)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "x-request-id"],
+        expose_headers=["x-request-id"],
+        max_age=600,
+    )
+
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "starting the local server",
         extra={"host": args.host, "port": args.port, "artifacts_dir": str(settings.artifacts_dir)},
     )
-    app = create_app(settings=settings, load_on_startup=True)
+    app = build_local_app(settings, args.cors_origin or [DEFAULT_CORS_ORIGIN])
     # log_config=None keeps the JSON logging configured above. The app's
     # middleware writes one access line per request, so uvicorn's is off.
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)

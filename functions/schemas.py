@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from functions import examples
 from ranking.types import Status
@@ -45,7 +45,9 @@ class HistoryItem(BaseModel):
             "`solved`: accepted. `failed`: gave up or never accepted. `attempted`: still in progress."
         ),
     )
-    attempts: int | None = Field(default=None, ge=0, le=1000, description="Number of submissions or tries.")
+    attempts: StrictInt | None = Field(
+        default=None, ge=0, le=1000, description="Number of submissions or tries."
+    )
     time_spent_minutes: float | None = Field(
         default=None,
         ge=0,
@@ -105,14 +107,14 @@ class RecommendRequest(LearnerFields):
         json_schema_extra={"examples": [examples.RECOMMEND_REQUEST_EXAMPLE]},
     )
 
-    k: int = Field(default=10, ge=1, le=MAX_K, description="Number of problems to return.")
+    k: StrictInt = Field(default=10, ge=1, le=MAX_K, description="Number of problems to return.")
     platforms: list[Platform] | None = Field(
         default=None,
         min_length=1,
         max_length=2,
         description="Platforms to recommend from. Omit the field for all platforms.",
     )
-    explain: bool = Field(
+    explain: StrictBool = Field(
         default=True,
         description=(
             "Include the text explanation of each recommendation. The `explain` "
@@ -152,6 +154,12 @@ class DifficultyStep(BaseModel):
     )
     step: float | None = Field(description="`candidate_rating - learner_level`, or null if unknown.")
     label: DifficultyLabel
+    rating_estimated: bool = Field(
+        description=(
+            "True when the problem has no rating of its own and `candidate_rating` is the "
+            "median rating of its difficulty label."
+        )
+    )
 
 
 class Reasons(BaseModel):
@@ -167,8 +175,12 @@ class Reasons(BaseModel):
     goal_similarity: float | None = Field(
         description="Cosine similarity between the problem and the goal text, or null without a goal."
     )
+    goal_topics: list[str] = Field(description="Topics of this problem that the goal text names.")
     review: bool = Field(
         description="True when the learner attempted or failed this problem without solving it."
+    )
+    already_solved: bool = Field(
+        description="True when the history shows this problem solved (possible only in `/explain`)."
     )
 
 

@@ -198,6 +198,15 @@ INVALID_RECOMMEND_CASES = [
         "a string of 1 to 200 characters",
         id="empty-problem-id",
     ),
+    pytest.param({"k": "5"}, "k", "an integer from 1 to 50", id="k-as-string"),
+    pytest.param({"k": True}, "k", "an integer from 1 to 50", id="k-as-boolean"),
+    pytest.param(
+        {"history": [{"problem_id": "leetcode:two-sum", "status": "solved", "attempts": 2.5}]},
+        "history[0].attempts",
+        "an integer from 0 to 1000, or null",
+        id="fractional-attempts",
+    ),
+    pytest.param({"explain": "yes"}, "explain", None, id="explain-as-string"),
 ]
 
 
@@ -266,3 +275,40 @@ def test_unknown_route_is_json_404(client: httpx.Client) -> None:
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert response.headers["x-request-id"]
+
+
+def test_mixed_timestamp_zones_are_ordered(client: httpx.Client) -> None:
+    # One timestamp with a zone, one without (read as UTC): both endpoints must answer, not fail.
+    history = [
+        {"problem_id": "leetcode:two-sum", "status": "solved", "timestamp": "2025-03-03T20:10:00Z"},
+        {"problem_id": "leetcode:3sum", "status": "solved", "timestamp": "2025-03-04T20:10:00"},
+    ]
+    recommend = client.post("/recommend", json={"history": history, "k": 3})
+    explain = client.post("/explain", json={"history": history, "problem_id": "leetcode:4sum"})
+
+    assert recommend.status_code == 200
+    assert len(recommend.json()["recommendations"]) == 3
+    assert explain.status_code == 200
+    assert explain.json()["problem_id"] == "leetcode:4sum"
+
+
+def test_request_examples_are_answered(client: httpx.Client) -> None:
+    for path, example in (
+        ("/recommend", examples.RECOMMEND_REQUEST_EXAMPLE),
+        ("/recommend", examples.COLD_START_REQUEST_EXAMPLE),
+        ("/explain", examples.EXPLAIN_REQUEST_EXAMPLE),
+    ):
+        response = client.post(path, json=example)
+        assert response.status_code == 200, (path, response.text[:300])
+        assert response.json()["warnings"] == []
+
+
+def test_body_not_utf8_is_400_invalid_json(client: httpx.Client) -> None:
+    response = client.post(
+        "/recommend", content=b'{"goal": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json"
+    assert "UTF-8" in error["message"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from functions import demo, examples, local
+from functions.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -62,8 +66,8 @@ def test_format_recommendations_wraps_lines() -> None:
 
     first = examples.RECOMMEND_RESPONSE_EXAMPLE["recommendations"][0]
     assert f" 1. {first['title']}  [{first['problem_id']}]" in text
-    assert "Hard, rating ~2276 (label median), score 0.852" in text
-    assert "tags: hash table, string, sliding window, two pointers" in text
+    assert "Easy, rating ~1256 (label median), score 0.349" in text
+    assert "tags: array, dynamic programming" in text
     assert max(len(line) for line in text.splitlines()) <= demo.WRAP_WIDTH
 
 
@@ -88,3 +92,21 @@ def test_demo_end_to_end(artifacts_dir: Path, capsys: pytest.CaptureFixture[str]
     assert " 5. " in output
     assert "Why " in output
     assert output.rstrip().endswith("server stopped")
+
+
+def test_local_app_answers_cors_preflight(artifacts_dir: Path) -> None:
+    settings = dataclasses.replace(load_settings({}), artifacts_dir=artifacts_dir)
+    app = local.build_local_app(settings, ["http://localhost:5173"])
+
+    async def preflight(origin: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.options(
+                "/recommend", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+            )
+
+    allowed = asyncio.run(preflight("http://localhost:5173"))
+    other = asyncio.run(preflight("http://other.example"))
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "access-control-allow-origin" not in other.headers

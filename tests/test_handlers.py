@@ -121,6 +121,8 @@ def test_v2_explain_returns_explanation(handlers: dict[str, Mangum]) -> None:
         "companies",
         "goal_similarity",
         "review",
+        "goal_topics",
+        "already_solved",
     }
 
 
