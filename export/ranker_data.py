@@ -190,8 +190,8 @@ def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str], list[str]]]:
 def goal_switch_examples(data_dir: Path, catalogue: Catalogue, count: int, seed: int) -> Iterator[Example]:
     """Yield simulated examples of a learner whose goal names a topic they have not reached yet.
 
-    The history is a real NeetCode 150 prefix; the goal is another NeetCode
-    pattern further down the list, phrased by one of a few templates; the
+    The history is a real NeetCode 150 prefix. The goal is another NeetCode
+    pattern further down the list, phrased by one of a few templates. The
     positive is that pattern's first problem, and its next problems are weaker
     positives. The bundled data holds no real learner who changed course, so
     without these groups the ranker learns that recent history outweighs any

@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 def build_local_app(settings: Settings, cors_origins: Sequence[str]) -> FastAPI:
     """Build the app for the local server, with CORS for ``cors_origins``.
 
-    In AWS the HTTP API answers CORS preflights (template.yaml). Locally the
-    app does it, so a frontend dev server can call the API.
+    In AWS the HTTP API handles CORS preflights (template.yaml). Locally the
+    app handles them, so a frontend dev server can call the API.
     """
     app = create_app(settings=settings, load_on_startup=True)
     app.add_middleware(

@@ -25,7 +25,7 @@ def _difficulty_sentence(problem: Problem, step: DifficultyStep) -> str:
     rating = f"{step.candidate_rating:.0f}"
     article = "an" if problem.difficulty_label[:1] in ("E", "A", "I", "O", "U") else "a"
     if step.rating_estimated:
-        # A rating fitted from the difficulty label is an estimate, so the sentence says "about".
+        # A rating fitted from the difficulty label is an estimate, so the sentence puts "about" before it.
         lead = f"As {article} {problem.difficulty_label} problem rated about {rating}"
     else:
         lead = f"Rated {rating}"
