@@ -79,7 +79,8 @@ def recommendation_model(
         url=problem.url,
         platform=problem.platform,
         difficulty_label=problem.difficulty_label,
-        rating=problem.rating,
+        # zerotrac ratings carry ten decimals; one is plenty for an Elo-style estimate.
+        rating=None if problem.rating is None else round(problem.rating, 1),
         tags=list(problem.tags),
         companies=list(problem.companies),
         score=recommendation.score,

@@ -312,3 +312,12 @@ def test_body_not_utf8_is_400_invalid_json(client: httpx.Client) -> None:
     error = response.json()["error"]
     assert error["code"] == "invalid_json"
     assert "UTF-8" in error["message"]
+
+
+def test_contest_rating_is_rounded(client: httpx.Client) -> None:
+    # Zerotrac's contest ratings carry ten decimals in the catalogue.
+    response = client.post("/recommend", json={"k": 50, "platforms": ["leetcode"], "goal": "binary search"})
+    ratings = [item["rating"] for item in response.json()["recommendations"] if item["rating"] is not None]
+    assert ratings
+    assert all(rating == round(rating, 1) for rating in ratings)
+    assert any(rating != round(rating) for rating in ratings)
