@@ -17,6 +17,10 @@ import pytest
 if TYPE_CHECKING:
     from ranking.service import Recommender
 
+# No test may reach a model hub: every weight comes from an installed package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 ARTIFACTS_DIR = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_ROOT / "build" / "artifacts"))
