@@ -193,7 +193,7 @@ def goal_switch_examples(data_dir: Path, catalogue: Catalogue, count: int, seed:
     The history is a real NeetCode 150 prefix. The goal is another NeetCode
     pattern further down the list, phrased by one of a few templates. The
     positive is that pattern's first problem, and its next problems are weaker
-    positives. The bundled data holds no real learner who changed course, so
+    positives. The bundled data contains no real learner who changed course, so
     without these groups the ranker learns that recent history outweighs any
     goal. They are seeded, go to the train split only, and no reported metric
     rests on them alone.

@@ -58,7 +58,7 @@ EXPLAIN_REQUEST_EXAMPLE: dict[str, Any] = {
 }
 
 # The response examples below were produced by posting the request examples
-# to the service; company lists are cut to three names, and the model version
+# to the service. Company lists are cut to three names, and the model version
 # changes with every rebuild of the artifacts.
 SAMPLE_MODEL_VERSION = "5d319c0a1df7"
 

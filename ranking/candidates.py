@@ -1,9 +1,10 @@
 """Candidate generation: the problems the ranker gets to score.
 
-Candidates come from several sources so that the ranker scores problems near
-the learner's recent solves, near their failures, near their goal text, on topics the goal names, asked
-by their target companies, from the contests they are working through, and
-linked as similar by the platform. Solved problems never become candidates.
+Candidates come from several sources, so that the ranker scores problems
+near the learner's recent solves, failures and goal text. Other sources add
+problems on the topics the goal names, problems asked by the target
+companies, the rest of the contests the learner works through, and problems
+the platform links as similar. Solved problems never become candidates.
 """
 
 from __future__ import annotations

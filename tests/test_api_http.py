@@ -278,7 +278,7 @@ def test_unknown_route_is_json_404(client: httpx.Client) -> None:
 
 
 def test_mixed_timestamp_zones_are_ordered(client: httpx.Client) -> None:
-    # One timestamp with a zone, one without (read as UTC): both endpoints must answer, not fail.
+    # One timestamp with a zone, one without (read as UTC): both endpoints must return 200, not 500.
     history = [
         {"problem_id": "leetcode:two-sum", "status": "solved", "timestamp": "2025-03-03T20:10:00Z"},
         {"problem_id": "leetcode:3sum", "status": "solved", "timestamp": "2025-03-04T20:10:00"},
