@@ -206,8 +206,9 @@ def build_catalogue(data_dir: Path, out_dir: Path, *, force: bool = False) -> Pa
             "inputs_sha256": digest,
             "rows": len(result.rows),
             "report": result.report,
-            # Serving applies the same company aliases to a learner's target companies.
+            # Serving applies the same aliases to target companies and to goal text.
             "company_aliases": dict(sorted(plan.aliases.companies.items())),
+            "tag_aliases": {k: v for k, v in sorted(plan.aliases.tags.items()) if v},
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )

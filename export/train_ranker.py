@@ -47,6 +47,7 @@ from ranking.artifacts import (
     inputs_sha256,
     is_fresh,
     manifest_sha256,
+    read_manifest,
     sha256_file,
     write_manifest,
 )
@@ -89,6 +90,7 @@ TRAINING_MODULES = (
     "catalogue",
     "difficulty",
     "features",
+    "goal",
     "index",
     "learner",
     "lookup",
@@ -238,7 +240,13 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
     started = time.perf_counter()
     catalogue = Catalogue.load(artifacts / CATALOGUE_DIR)
     index = load_index_folder(artifacts / INDEX_DIR, artifacts / ENCODER_DIR, catalogue)
-    pipeline = Pipeline.build(catalogue, index)
+    catalogue_manifest = read_manifest(artifacts / CATALOGUE_DIR)
+    pipeline = Pipeline.build(
+        catalogue,
+        index,
+        company_aliases=catalogue_manifest.get("company_aliases", {}),
+        tag_aliases=catalogue_manifest.get("tag_aliases", {}),
+    )
     examples = [
         *codeforces_examples(data_dir, catalogue, CODEFORCES_PER_USER),
         *study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST),

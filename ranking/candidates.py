@@ -16,7 +16,7 @@ import numpy as np
 
 from ranking.catalogue import Catalogue
 from ranking.index import VectorIndex
-from ranking.learner import LearnerState, tags_named_in
+from ranking.learner import LearnerState
 from ranking.lookup import CatalogueLookup
 
 NEIGHBOURS_PER_SOLVE = 40
@@ -85,8 +85,8 @@ class CandidateGenerator:
         if state.goal_vector is not None:
             goal = state.goal_vector.reshape(1, -1).astype(np.float32)
             proposals.append(("goal", self._neighbours(goal, NEIGHBOURS_OF_GOAL)))
-        for tag in tags_named_in(state.goal_words, sorted(self.lookup.by_tag)):
-            proposals.append(("goal_topic", self.lookup.by_tag[tag][:GOAL_TOPIC_PROBLEMS]))
+        for tag in sorted(state.goal_tags or ()):
+            proposals.append(("goal_topic", self.lookup.by_tag.get(tag, [])[:GOAL_TOPIC_PROBLEMS]))
         for company in sorted(state.target_companies):
             proposals.append(("company", self.lookup.by_company.get(company, [])[:COMPANY_PROBLEMS]))
         for platform in sorted(allowed or self.lookup.by_popularity):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ranking.candidates import Candidates
 from ranking.catalogue import Catalogue
-from ranking.learner import LearnerState, tags_named_in
+from ranking.learner import LearnerState
 from ranking.lookup import CatalogueLookup
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -121,8 +121,8 @@ def compute_features(
         values[i, column["weak_topic_count"]] = sum(tag in weak for tag in tags)
         if companies:
             values[i, column["company_match"]] = len(companies.intersection(problem.companies))
-        if state.goal_words:
-            values[i, column["goal_topic_match"]] = len(tags_named_in(state.goal_words, tags))
+        if state.goal_tags is not None:
+            values[i, column["goal_topic_match"]] = sum(tag in state.goal_tags for tag in tags)
         unsolved = state.unsolved.get(position)
         values[i, column["previously_unsolved"]] = 1.0 if unsolved else 0.0
         tried = unsolved.attempts if unsolved and unsolved.attempts is not None else 0

@@ -11,6 +11,7 @@ from ranking.candidates import CandidateGenerator, Candidates
 from ranking.catalogue import Catalogue
 from ranking.difficulty import DifficultyScale
 from ranking.features import FeatureMatrix, compute_features
+from ranking.goal import GoalMatcher
 from ranking.index import VectorIndex
 from ranking.learner import EncodeFn, LearnerState, build_state, normalise_company
 from ranking.lookup import CatalogueLookup
@@ -26,21 +27,28 @@ class Pipeline:
     scale: DifficultyScale
     lookup: CatalogueLookup
     generator: CandidateGenerator
+    goal_matcher: GoalMatcher
     company_aliases: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, catalogue: Catalogue, index: VectorIndex, company_aliases: Mapping[str, str] | None = None
+        cls,
+        catalogue: Catalogue,
+        index: VectorIndex,
+        company_aliases: Mapping[str, str] | None = None,
+        tag_aliases: Mapping[str, str] | None = None,
     ) -> Pipeline:
         """Fit the difficulty scale and build the lookups once.
 
-        ``company_aliases`` maps other spellings to catalogue company names
-        (``facebook`` -> ``meta``), as the catalogue manifest records them.
+        ``company_aliases`` and ``tag_aliases`` map other spellings to catalogue
+        names (``facebook`` -> ``meta``, ``dp`` -> ``dynamic programming``), as
+        the catalogue manifest records them.
         """
         scale = DifficultyScale.fit(catalogue.problems)
         lookup = CatalogueLookup.build(catalogue, scale)
         generator = CandidateGenerator(catalogue, index, lookup)
-        return cls(catalogue, index, scale, lookup, generator, dict(company_aliases or {}))
+        matcher = GoalMatcher(lookup.by_tag, tag_aliases)
+        return cls(catalogue, index, scale, lookup, generator, matcher, dict(company_aliases or {}))
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -51,6 +59,8 @@ class Pipeline:
         """Derive the learner state for a request."""
         state = build_state(profile, self.catalogue, self.scale, encode, self.company_aliases)
         state.prior_level = self.scale.cold_start_level()
+        if profile.goal and profile.goal.strip():
+            state.goal_tags = self.goal_matcher.topics(profile.goal)
         for index, company in enumerate(profile.target_companies):
             if (
                 company.strip()

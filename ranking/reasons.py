@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ranking.catalogue import Catalogue
-from ranking.learner import LearnerState, tags_named_in
+from ranking.learner import LearnerState
 from ranking.lookup import CatalogueLookup
 from ranking.types import DifficultyStep, Reasons, RelatedItem, StepLabel
 
 MAX_RELATED = 2
 # Cosine similarity below this is not called "related" to the learner.
-RELATED_MIN_SIMILARITY = 0.45
+RELATED_MIN_SIMILARITY = 0.55
 # Bands on the shared rating scale. Codeforces problem ratings come in steps of 100.
 SAME_LEVEL_BAND = 100.0
 BIG_STEP = 300.0
@@ -50,7 +50,7 @@ def build_reasons(
     related: list[RelatedItem] = []
     if state.items:
         # The candidate itself may be in the history (a review or an explain
-        # call on a solved problem); a problem never builds on itself.
+        # call on a solved problem); a problem is never related to itself.
         others = [item for item in state.items if item.position != position]
         history = [item.position for item in others]
         similarity = np.asarray(embeddings[history], dtype=np.float32) @ vector
@@ -83,7 +83,7 @@ def build_reasons(
         else difficulty_step(float(rating), state.level, estimated=problem.rating is None),
         companies=tuple(sorted(state.target_companies.intersection(problem.companies))),
         goal_similarity=goal_similarity,
-        goal_topics=tags_named_in(state.goal_words, problem.tags),
+        goal_topics=tuple(tag for tag in problem.tags if tag in (state.goal_tags or ())),
         review=position in state.unsolved,
         already_solved=position in state.solved,
     )

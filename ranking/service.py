@@ -85,8 +85,13 @@ class Recommender:
         ranker = OnnxRanker.from_folder(root / RANKER_DIR)
         version = model_version_of(root)
         logger.info("recommender loaded: %d problems, model version %s", len(catalogue), version)
-        company_aliases = catalogue_manifest.get("company_aliases", {})
-        return cls(Pipeline.build(catalogue, index, company_aliases), encoder, ranker, version)
+        pipeline = Pipeline.build(
+            catalogue,
+            index,
+            company_aliases=catalogue_manifest.get("company_aliases", {}),
+            tag_aliases=catalogue_manifest.get("tag_aliases", {}),
+        )
+        return cls(pipeline, encoder, ranker, version)
 
     @property
     def platforms(self) -> tuple[str, ...]:
