@@ -13,6 +13,11 @@ from ranking.catalogue import Problem
 from ranking.types import DifficultyStep, Reasons
 
 MAX_TOPICS = 2
+RELATED_CLAUSES = {
+    "solved": "which you solved",
+    "failed": "which you did not manage to solve",
+    "attempted": "which you have started",
+}
 
 
 def _join(words: list[str]) -> str:
@@ -41,11 +46,6 @@ def _difficulty_sentence(problem: Problem, step: DifficultyStep) -> str:
     return f"{lead}, it is a {step.label} from {level}."
 
 
-def _display_company(name: str) -> str:
-    # Capitalised only when typed in lowercase, so "google" reads "Google" but "eBay" stays.
-    return name.title() if name.islower() else name
-
-
 def _history_sentences(problem: Problem, reasons: Reasons) -> list[str]:
     sentences: list[str] = []
     if reasons.already_solved:
@@ -54,12 +54,11 @@ def _history_sentences(problem: Problem, reasons: Reasons) -> list[str]:
         sentences.append(f"You have not solved {problem.title} yet, so it is worth another try.")
     if reasons.related:
         first = reasons.related[0]
-        verb = "solved" if first.status == "solved" else "struggled with"
-        sentences.append(f"It builds on {first.title}, which you {verb}.")
+        sentences.append(f"It is similar to {first.title}, {RELATED_CLAUSES[first.status]}.")
     return sentences
 
 
-def _topic_sentence(reasons: Reasons) -> str | None:
+def _topic_sentence(problem: Problem, reasons: Reasons) -> str | None:
     if reasons.goal_topics:
         return f"It practises {_join(list(reasons.goal_topics[:MAX_TOPICS]))}, which your goal names."
     if reasons.topic_gap:
@@ -68,6 +67,8 @@ def _topic_sentence(reasons: Reasons) -> str | None:
     if reasons.new_topics:
         topics = _join(list(reasons.new_topics[:MAX_TOPICS]))
         return f"It introduces {topics}, which you have not practised yet."
+    if problem.tags:
+        return f"It covers {_join(list(problem.tags[:MAX_TOPICS]))}."
     return None
 
 
@@ -82,14 +83,15 @@ def explain_template(
     spelling, used in the text when given.
     """
     sentences = _history_sentences(problem, reasons)
-    topic = _topic_sentence(reasons)
+    topic = _topic_sentence(problem, reasons)
     if topic:
         sentences.append(topic)
     if reasons.difficulty is not None:
         sentences.append(_difficulty_sentence(problem, reasons.difficulty))
     if reasons.companies:
-        names = [_display_company((company_names or {}).get(key, key)) for key in reasons.companies]
-        sentences.append(f"{_join(names)} asked it in interviews.")
+        # The learner's own spelling of each company, as sent in the request.
+        names = [(company_names or {}).get(key, key) for key in reasons.companies]
+        sentences.append(f"It was asked in interviews at {_join(names)}.")
     if not sentences:
-        sentences.append(f"{problem.title} ranks high for your request.")
+        sentences.append(f"The catalogue has no rating or topic tags for {problem.title}.")
     return " ".join(sentences)

@@ -7,8 +7,6 @@ difficulty scale, weak topics and the query vectors.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,9 +38,9 @@ class ResolvedItem:
 
     @property
     def struggled(self) -> bool:
-        """True for a solve that needed many attempts or much time."""
-        if self.status != "solved":
-            return False
+        """True for a failure, or for a solve or attempt that took many attempts or much time."""
+        if self.status == "failed":
+            return True
         many_attempts = self.attempts is not None and self.attempts >= STRUGGLE_ATTEMPTS
         slow = self.time_spent_minutes is not None and self.time_spent_minutes >= STRUGGLE_MINUTES
         return many_attempts or slow
@@ -59,13 +57,14 @@ class LearnerState:
     level: float | None
     topic_solved: Counter[str]
     topic_trouble: Counter[str]
+    topic_attempted: frozenset[str]
     weak_topics: tuple[str, ...]
     target_companies: frozenset[str]
     goal_text: str | None
     goal_vector: np.ndarray | None
     warnings: list[str] = field(default_factory=list)
     prior_level: float | None = None
-    goal_words: frozenset[str] = frozenset()
+    goal_tags: frozenset[str] | None = None
     company_names: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -81,7 +80,7 @@ class LearnerState:
     @property
     def seen_topics(self) -> set[str]:
         """Topics of any history problem."""
-        return set(self.topic_solved) | set(self.topic_trouble)
+        return set(self.topic_solved) | set(self.topic_trouble) | self.topic_attempted
 
 
 def normalise_company(name: str, aliases: Mapping[str, str] | None = None) -> str:
@@ -89,18 +88,6 @@ def normalise_company(name: str, aliases: Mapping[str, str] | None = None) -> st
     spaces, single spaces, then the catalogue's alias table (``facebook`` -> ``meta``)."""
     normalised = " ".join(name.replace("-", " ").replace("_", " ").lower().split())
     return (aliases or {}).get(normalised, normalised)
-
-
-@functools.lru_cache(maxsize=8192)
-def text_words(text: str) -> frozenset[str]:
-    """Split text into lowercase words without a plural "s", so "Graphs" matches the tag "graph"."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return frozenset(word[:-1] if len(word) > 3 and word.endswith("s") else word for word in words)
-
-
-def tags_named_in(words: frozenset[str], tags: Sequence[str]) -> tuple[str, ...]:
-    """Return the tags whose every word appears in ``words`` (a goal text's words)."""
-    return tuple(tag for tag in tags if (tag_words := text_words(tag)) and tag_words <= words)
 
 
 def _chronological_indices(profile: LearnerProfile) -> list[int]:
@@ -122,7 +109,12 @@ def _as_utc(stamp: datetime | None) -> datetime | None:
         return None
     if stamp.tzinfo is None:
         return stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:
+        # Within a day of datetime.min or datetime.max the shift overflows; the
+        # wall-clock time is close enough to order such an item.
+        return stamp.replace(tzinfo=UTC)
 
 
 def _add(left: float | None, right: float | None) -> float | None:
@@ -192,12 +184,16 @@ def build_state(
 
     topic_solved: Counter[str] = Counter()
     topic_trouble: Counter[str] = Counter()
+    topic_seen: Counter[str] = Counter()
     for item in items:
         tags = catalogue.problems[item.position].tags
-        if item.status == "solved" and not item.struggled:
+        if item.struggled:
+            topic_trouble.update(tags)
+        elif item.status == "solved":
             topic_solved.update(tags)
         else:
-            topic_trouble.update(tags)
+            # A short attempt in progress shows the topic was seen, not that it is weak.
+            topic_seen.update(tags)
     weak = tuple(
         sorted(
             (tag for tag, trouble in topic_trouble.items() if trouble >= topic_solved[tag]),
@@ -226,11 +222,11 @@ def build_state(
         level=level,
         topic_solved=topic_solved,
         topic_trouble=topic_trouble,
+        topic_attempted=frozenset(topic_seen),
         weak_topics=weak,
         target_companies=frozenset(companies),
         company_names=company_names,
         goal_text=goal_text,
         goal_vector=goal_vector,
-        goal_words=text_words(goal_text) if goal_text else frozenset(),
         warnings=warnings,
     )
