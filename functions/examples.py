@@ -36,7 +36,7 @@ SAMPLE_HISTORY: list[dict[str, Any]] = [
 SAMPLE_LEARNER: dict[str, Any] = {
     "learner_id": "learner-42",
     "history": SAMPLE_HISTORY,
-    "target_companies": ["google"],
+    "target_companies": ["Google"],
     "goal": "get comfortable with sliding window and graphs",
 }
 
@@ -60,41 +60,40 @@ EXPLAIN_REQUEST_EXAMPLE: dict[str, Any] = {
 # The response examples below were produced by posting the request examples
 # to the service. Company lists are cut to three names, and the model version
 # changes with every rebuild of the artifacts.
-SAMPLE_MODEL_VERSION = "5d319c0a1df7"
+SAMPLE_MODEL_VERSION = "bc56f56f34a2"
 
 RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
     "recommendations": [
         {
-            "problem_id": "leetcode:best-time-to-buy-and-sell-stock",
-            "title": "Best Time to Buy and Sell Stock",
-            "url": "https://leetcode.com/problems/best-time-to-buy-and-sell-stock/",
+            "problem_id": "leetcode:longest-turbulent-subarray",
+            "title": "Longest Turbulent Subarray",
+            "url": "https://leetcode.com/problems/longest-turbulent-subarray/",
             "platform": "leetcode",
-            "difficulty_label": "Easy",
-            "rating": None,
-            "tags": ["array", "dynamic programming"],
-            "companies": ["amazon", "google", "meta"],
-            "score": 0.349368,
+            "difficulty_label": "Medium",
+            "rating": 1393.4,
+            "tags": ["array", "dynamic programming", "sliding window"],
+            "companies": ["amazon", "google", "microsoft"],
+            "score": -0.301231,
             "reasons": {
                 "related": [],
-                "topic_gap": [],
+                "topic_gap": ["sliding window"],
                 "new_topics": ["dynamic programming"],
                 "difficulty": {
-                    "candidate_rating": 1256.0,
+                    "candidate_rating": 1393.0,
                     "learner_level": 1256.0,
-                    "step": 0.0,
-                    "label": "same level",
-                    "rating_estimated": True,
+                    "step": 137.0,
+                    "label": "small step up",
+                    "rating_estimated": False,
                 },
                 "companies": ["google"],
-                "goal_similarity": 0.215,
-                "goal_topics": [],
+                "goal_similarity": 0.236,
+                "goal_topics": ["sliding window"],
                 "review": False,
                 "already_solved": False,
             },
             "explanation": (
-                "It introduces dynamic programming, which you have not practised yet. As an Easy "
-                "problem rated about 1256, it matches your recent level of about 1256. Google "
-                "asked it in interviews."
+                "It practises sliding window, which your goal names. Rated 1393, it is a small step "
+                "up from your recent level of about 1256. It was asked in interviews at Google."
             ),
         }
     ],
@@ -107,9 +106,10 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
     "problem_id": "leetcode:minimum-window-substring",
     "title": "Minimum Window Substring",
     "explanation": (
-        "It builds on Longest Substring Without Repeating Characters, which you struggled with. "
-        "It practises sliding window, which your goal names. As a Hard problem rated about 2276, "
-        "it is a big step up from your recent level of about 1256. Google asked it in interviews."
+        "It is similar to Longest Substring Without Repeating Characters, which you did not manage "
+        "to solve. It practises sliding window, which your goal names. As a Hard problem rated "
+        "about 2276, it is a big step up from your recent level of about 1256. It was asked in "
+        "interviews at Google."
     ),
     "explanation_source": "template",
     "reasons": {

@@ -7,10 +7,11 @@ request can cause. They are product limits, not recommender limits.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
 from functions import examples
 from ranking.types import Status
@@ -33,6 +34,36 @@ ProblemId = Annotated[
 ]
 CompanyName = Annotated[str, Field(min_length=1, max_length=100)]
 
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2100
+
+
+def _whole_number(value: object) -> object:
+    """Let JSON integers and whole floats (40.0) through; reject strings and booleans."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number without a fractional part, not a string or boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _datetime_text(value: object) -> object:
+    """Require an ISO 8601 date-time string; numbers and bare dates are ambiguous."""
+    if value is not None and (not isinstance(value, str) or not _ISO_DATETIME.match(value)):
+        raise ValueError("must be an ISO 8601 date-time string such as 2025-03-03T20:10:00Z")
+    return value
+
+
+def _plausible_year(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number), Strict()]
+Timestamp = Annotated[datetime, BeforeValidator(_datetime_text), AfterValidator(_plausible_year)]
+
 
 class HistoryItem(BaseModel):
     """One problem the learner worked on."""
@@ -45,8 +76,10 @@ class HistoryItem(BaseModel):
             "`solved`: accepted. `failed`: gave up or never accepted. `attempted`: still in progress."
         ),
     )
-    attempts: StrictInt | None = Field(
-        default=None, ge=0, le=1000, description="Number of submissions or tries."
+    # The range must come before the validators in Annotated, or pydantic 2.14
+    # writes it to the JSON schema as "ge"/"le" in place of minimum/maximum.
+    attempts: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole_number), Strict()] | None = Field(
+        default=None, description="Number of submissions or tries."
     )
     time_spent_minutes: float | None = Field(
         default=None,
@@ -55,9 +88,12 @@ class HistoryItem(BaseModel):
         allow_inf_nan=False,
         description="Total time spent on the problem, in minutes.",
     )
-    timestamp: datetime | None = Field(
+    timestamp: Timestamp | None = Field(
         default=None,
-        description="When the learner last worked on it, as an ISO 8601 date-time.",
+        description=(
+            "When the learner last worked on it: an ISO 8601 date-time between 1970 and 2100. "
+            "A time without a zone is read as UTC."
+        ),
         examples=["2025-03-03T20:10:00Z"],
     )
 
@@ -107,12 +143,15 @@ class RecommendRequest(LearnerFields):
         json_schema_extra={"examples": [examples.RECOMMEND_REQUEST_EXAMPLE]},
     )
 
-    k: StrictInt = Field(default=10, ge=1, le=MAX_K, description="Number of problems to return.")
+    k: WholeNumber = Field(default=10, ge=1, le=MAX_K, description="Number of problems to return.")
     platforms: list[Platform] | None = Field(
         default=None,
         min_length=1,
         max_length=2,
-        description="Platforms to recommend from. Omit the field for all platforms.",
+        description=(
+            "Platforms to recommend from. Without it, picks stay on the platforms of the "
+            "known history items, or come from every platform for an empty history."
+        ),
     )
     explain: StrictBool = Field(
         default=True,

@@ -207,6 +207,24 @@ INVALID_RECOMMEND_CASES = [
         id="fractional-attempts",
     ),
     pytest.param({"explain": "yes"}, "explain", None, id="explain-as-string"),
+    pytest.param(
+        {"history": [{"problem_id": "leetcode:two-sum", "status": "solved", "timestamp": 0}]},
+        "history[0].timestamp",
+        None,
+        id="timestamp-as-number",
+    ),
+    pytest.param(
+        {"history": [{"problem_id": "leetcode:two-sum", "status": "solved", "timestamp": "2025-03-03"}]},
+        "history[0].timestamp",
+        None,
+        id="timestamp-without-time",
+    ),
+    pytest.param(
+        {"history": [{"problem_id": "x", "status": "solved", "timestamp": "0001-01-01T00:00:00+03:00"}]},
+        "history[0].timestamp",
+        None,
+        id="timestamp-year-1",
+    ),
 ]
 
 
@@ -321,3 +339,31 @@ def test_contest_rating_is_rounded(client: httpx.Client) -> None:
     assert ratings
     assert all(rating == round(rating, 1) for rating in ratings)
     assert any(rating != round(rating) for rating in ratings)
+
+
+def test_whole_float_k_is_accepted(client: httpx.Client) -> None:
+    # JSON Schema counts 4.0 as an integer, so the API must too.
+    response = client.post("/recommend", json={"k": 4.0})
+
+    assert response.status_code == 200
+    assert len(response.json()["recommendations"]) == 4
+
+
+def test_explain_example_matches_service(client: httpx.Client) -> None:
+    # Explanations depend on the catalogue and encoder, not on the ranker, so the
+    # documented example must be exactly what the service returns.
+    response = client.post("/explain", json=examples.EXPLAIN_REQUEST_EXAMPLE)
+    body = response.json()
+    expected = examples.EXPLAIN_RESPONSE_EXAMPLE
+
+    assert response.status_code == 200
+    assert body["explanation"] == expected["explanation"]
+    # Similarities come from the int8 encoder, whose last digit may differ between CPUs.
+    reasons, expected_reasons = dict(body["reasons"]), dict(expected["reasons"])
+    assert reasons.pop("goal_similarity") == pytest.approx(expected_reasons.pop("goal_similarity"), abs=0.01)
+    related, expected_related = reasons.pop("related"), expected_reasons.pop("related")
+    assert [item["problem_id"] for item in related] == [item["problem_id"] for item in expected_related]
+    assert [item["similarity"] for item in related] == pytest.approx(
+        [item["similarity"] for item in expected_related], abs=0.01
+    )
+    assert reasons == expected_reasons

@@ -66,8 +66,8 @@ def test_format_recommendations_wraps_lines() -> None:
 
     first = examples.RECOMMEND_RESPONSE_EXAMPLE["recommendations"][0]
     assert f" 1. {first['title']}  [{first['problem_id']}]" in text
-    assert "Easy, rating ~1256 (label median), score 0.349" in text
-    assert "tags: array, dynamic programming" in text
+    assert "Medium, rating 1393, score -0.301" in text
+    assert "tags: array, dynamic programming, sliding window" in text
     assert max(len(line) for line in text.splitlines()) <= demo.WRAP_WIDTH
 
 
