@@ -86,7 +86,9 @@ def build_index(artifacts: Path, *, force: bool = False, threads: int | None = N
 
     out_dir.mkdir(parents=True, exist_ok=True)
     index = new_index(encoder.dim)
-    index.add(np.arange(len(catalogue), dtype=np.uint64), vectors)
+    # One thread: a multi-threaded HNSW build links the graph in a different
+    # order each run, which changes neighbours, training groups and the ranker.
+    index.add(np.arange(len(catalogue), dtype=np.uint64), vectors, threads=1)
     index.save(str(out_dir / INDEX_FILE))
     np.save(out_dir / EMBEDDINGS_FILE, vectors)
     (out_dir / KEYS_FILE).write_text(json.dumps([p.id for p in catalogue.problems]))
