@@ -7,7 +7,7 @@ that LeetCode renamed between the scrapes (``implement-strstr`` became
 kept as an alias. For single-valued columns the contribution with the highest
 priority that has a value wins; list columns are the union of all of them.
 Sources that disagree on a title, a difficulty label or a rating are counted
-as conflicts; titles that differ only in case or spacing are not.
+as conflicts. Titles that differ only in case or spacing are not.
 """
 
 from __future__ import annotations

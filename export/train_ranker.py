@@ -164,6 +164,7 @@ def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any]]:
     train_x, train_y = groups["train"].matrix()
     valid_x, valid_y = groups["valid"].matrix()
     names = list(FEATURE_NAMES)
+
     train_set = lgb.Dataset(train_x, train_y, group=groups["train"].sizes, feature_name=names)
     valid_set = lgb.Dataset(valid_x, valid_y, group=groups["valid"].sizes, reference=train_set)
     booster = lgb.train(
@@ -173,11 +174,13 @@ def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any]]:
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
     )
+
     column = {name: i for i, name in enumerate(names)}
     baselines = {
         "popularity": np.nan_to_num(valid_x[:, column["log_popularity"]], nan=-1.0),
         "similarity_to_recent": np.nan_to_num(valid_x[:, column["sim_recent_max"]], nan=-1.0),
     }
+
     valid_scores = np.asarray(booster.predict(valid_x))
     train_scores = np.asarray(booster.predict(train_x))
     metrics = {
@@ -191,6 +194,7 @@ def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any]]:
         "valid_groups": len(groups["valid"].sizes),
         "train_rows": int(train_x.shape[0]),
     }
+
     return booster, metrics
 
 

@@ -3,7 +3,7 @@
 The goal is split into words (lowercase, plural "s" dropped) and scanned for
 tag phrases, longest first, so "binary search tree" names that tag and not
 "binary search" or "tree" as well. Tag aliases from ingest apply too, so a goal
-that says "dp" names "dynamic programming". Words after a negation ("not",
+containing "dp" names "dynamic programming". Words after a negation ("not",
 "no", "except", "without", "avoid", "anything but") up to the next
 punctuation mark are skipped, so "anything but math" does not name math.
 """

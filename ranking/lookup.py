@@ -40,6 +40,7 @@ class CatalogueLookup:
             dtype=np.float32,
         )
         acceptance = np.array([_nan(p.acceptance_rate) for p in problems], dtype=np.float32)
+
         order = sorted(
             range(len(problems)),
             key=lambda i: (-(0.0 if math.isnan(popularity[i]) else popularity[i]), problems[i].id),
@@ -57,6 +58,7 @@ class CatalogueLookup:
             if problem.contest:
                 by_contest[problem.contest].append(position)
             by_popularity[problem.platform].append(position)
+
         return cls(
             ratings=ratings,
             log_popularity=log_popularity,

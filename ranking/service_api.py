@@ -9,7 +9,7 @@ from ranking.types import ExplainResult, LearnerProfile, RecommendResult
 
 
 class RecommenderService(Protocol):
-    """What ``functions/`` needs from the recommender."""
+    """The recommender operations that ``functions/`` calls."""
 
     model_version: str
 

@@ -64,7 +64,7 @@ def test_index_recall_against_exact_search(index: VectorIndex) -> None:
 
 
 def test_index_never_returns_padding(index: VectorIndex) -> None:
-    # Asking for more neighbours than the index holds must return real hits only.
+    # Asking for more neighbours than the index contains must return real hits only.
     hits = index.search(np.asarray(index.embeddings[:1]), k=len(index) + 10)[0]
     positions = [h.position for h in hits]
     assert len(positions) == len(set(positions))
