@@ -32,3 +32,92 @@ def recall_at_k(scores: np.ndarray, relevance: np.ndarray, k: int) -> float:
         return 0.0
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
     return float(relevant[order].sum()) / total
+
+
+def calibration_bins(
+    probabilities: np.ndarray, outcomes: np.ndarray, bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group predictions into ``bins`` equal-width bins over [0, 1].
+
+    Bin ``i`` contains the probabilities p with i/bins <= p < (i+1)/bins, and
+    the last bin also contains 1.0. Returns the mean predicted probability, the observed rate of
+    positive outcomes and the count per bin, each (bins,). Empty bins have
+    NaN means and a count of 0.
+
+    Raises
+    ------
+    ValueError
+        When the inputs are empty, differ in length, or a probability is
+        outside [0, 1], or when ``bins`` is below 1.
+    """
+    predicted = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    observed = np.asarray(outcomes, dtype=np.float64).reshape(-1)
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    if predicted.size == 0:
+        raise ValueError("probabilities is empty; calibration needs at least one prediction")
+    if predicted.shape != observed.shape:
+        raise ValueError(
+            f"probabilities has {predicted.size} values but outcomes has {observed.size}; "
+            "pass one outcome per prediction"
+        )
+    if not np.all((predicted >= 0.0) & (predicted <= 1.0)):
+        raise ValueError("probabilities must lie in [0, 1] and not be NaN")
+
+    index = np.minimum((predicted * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    predicted_sum = np.bincount(index, weights=predicted, minlength=bins)
+    observed_sum = np.bincount(index, weights=observed, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_predicted = np.where(counts > 0, predicted_sum / counts, np.nan)
+        observed_rate = np.where(counts > 0, observed_sum / counts, np.nan)
+    return mean_predicted, observed_rate, counts
+
+
+def expected_calibration_error(probabilities: np.ndarray, outcomes: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: |observed rate - mean predicted| per bin, weighted by bin size.
+
+    Bins are the equal-width bins of ``calibration_bins``; empty bins carry no
+    weight. ``outcomes`` are 0 or 1 (or booleans) per prediction.
+    """
+    mean_predicted, observed_rate, counts = calibration_bins(probabilities, outcomes, bins)
+    filled = counts > 0
+    gaps = np.abs(observed_rate[filled] - mean_predicted[filled])
+    return float(np.sum(gaps * counts[filled]) / np.sum(counts))
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve from ranks (the Mann-Whitney U statistic over n_pos * n_neg).
+
+    Labels above 0 count as positive. Tied scores get the mean of their
+    ranks, so a positive tied with a negative counts as half a correct pair.
+
+    Raises
+    ------
+    ValueError
+        When the inputs differ in length, a score is NaN or infinite, or the
+        labels hold only one class.
+    """
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    positive = np.asarray(labels).reshape(-1) > 0
+    if values.shape != positive.shape:
+        raise ValueError(
+            f"scores has {values.size} values but labels has {positive.size}; pass one label per score"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("scores must be finite; found NaN or infinity")
+    positives = int(positive.sum())
+    negatives = positive.size - positives
+    if positives == 0 or negatives == 0:
+        raise ValueError(
+            f"ROC AUC needs both classes, but the {positive.size} labels have {positives} positive "
+            f"and {negatives} negative"
+        )
+
+    # Average 1-based ranks: a run of tied values occupying ranks first..last gets (first + last) / 2.
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    first = last - counts + 1
+    ranks = ((first + last) / 2.0)[inverse]
+    rank_sum = float(ranks[positive].sum())
+    return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
