@@ -41,6 +41,7 @@ test: install
 bench: artifacts
 	$(PY) -m bench.bench_encoder --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_recommend --artifacts $(ARTIFACTS)
+	$(PY) -m bench.bench_ranker --artifacts $(ARTIFACTS)
 
 lambda-package: artifacts
 	$(PY) -m infra.package_lambda --artifacts $(ARTIFACTS) --out build/lambda
