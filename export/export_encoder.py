@@ -116,10 +116,26 @@ def export_encoder(out_dir: Path, *, max_length: int = 256, force: bool = False)
 
 def _export_into(out_dir: Path, model_path: Path, inputs: str, max_length: int) -> None:
     started = time.perf_counter()
+    package = f"{SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}"
+    print(f"encoder: exporting {UPSTREAM_MODEL} from {package} to ONNX")
+    files, summary, report = export_checked_model(model_path, out_dir, max_length)
+    write_manifest(out_dir, _manifest(files, inputs, max_length, summary, report))
+    print(f"encoder: wrote {out_dir} in {time.perf_counter() - started:.0f} s")
+
+
+def export_checked_model(
+    model_path: Path, out_dir: Path, max_length: int
+) -> tuple[dict[str, str], dict[str, Any], ParityReport]:
+    """Export, quantize and parity-check the sentence-transformers folder ``model_path``.
+
+    The checked ``model.int8.onnx`` and ``tokenizer.json`` are moved into
+    ``out_dir`` with no manifest, so the caller writes one. Returns the files'
+    sha256 by name, the quantization summary and the parity report. Raises
+    ParityError or ExportError as :func:`export_encoder` does, and then
+    ``out_dir`` is left as it was.
+    """
     staging = Path(tempfile.mkdtemp(prefix=".encoder-", dir=out_dir.parent))
     try:
-        package = f"{SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}"
-        print(f"encoder: exporting {UPSTREAM_MODEL} from {package} to ONNX")
         fp32_path = export_fp32(model_path, staging / "fp32")
 
         granularity = "per-channel" if QUANTIZATION.per_channel else "per-tensor"
@@ -140,11 +156,10 @@ def _export_into(out_dir: Path, model_path: Path, inputs: str, max_length: int) 
         )
 
         files = _publish(staging, out_dir)
-        write_manifest(out_dir, _manifest(files, inputs, max_length, summary, report))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    print(f"encoder: wrote {out_dir} in {time.perf_counter() - started:.0f} s")
+    return files, summary, report
 
 
 @contextmanager
