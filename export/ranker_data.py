@@ -77,14 +77,59 @@ def codeforces_examples(
     data_dir: Path, catalogue: Catalogue, per_user: dict[Split, int]
 ) -> Iterator[Example]:
     """Yield examples from the real Codeforces submission sequences."""
+    for user, submissions in _submissions_by_user(data_dir, catalogue):
+        yield from _user_examples(user, submissions, per_user)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A learner's first submission to a problem, and whether they ever solved it."""
+
+    group: str
+    split: Split
+    profile: LearnerProfile
+    problem_id: str
+    solved: bool
+
+
+def codeforces_attempts(
+    data_dir: Path, catalogue: Catalogue, per_user: dict[Split, int]
+) -> Iterator[Attempt]:
+    """Yield first attempts at problems from the real Codeforces sequences.
+
+    The profile is the history before the first submission, and ``solved``
+    says whether any later submission of that user to the problem was
+    accepted. These calibrate and test P(solve). A problem is in the split of
+    its first submission's place in the user's sequence.
+    """
+    for user, submissions in _submissions_by_user(data_dir, catalogue):
+        solved = {problem_id for problem_id, ok in submissions if ok}
+        first: dict[str, int] = {}
+        for index, (problem_id, _) in enumerate(submissions):
+            first.setdefault(problem_id, index)
+        by_split: dict[Split, list[int]] = {"train": [], "valid": [], "test": []}
+        for index in first.values():
+            by_split[split_of(index / len(submissions))].append(index)
+        for split, indices in by_split.items():
+            for index in _evenly(sorted(indices), per_user.get(split, 0)):
+                problem_id = submissions[index][0]
+                yield Attempt(
+                    group=f"codeforces:{user}:{index}",
+                    split=split,
+                    profile=LearnerProfile(history=_history_before(submissions, index)),
+                    problem_id=problem_id,
+                    solved=problem_id in solved,
+                )
+
+
+def _submissions_by_user(data_dir: Path, catalogue: Catalogue) -> list[tuple[str, list[tuple[str, bool]]]]:
     by_handle: dict[str, list[tuple[str, bool]]] = {}
     with (data_dir / SUBMISSIONS).open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             problem_id = f"codeforces:{row['task_id']}"
             if problem_id in catalogue:
                 by_handle.setdefault(row["handle"], []).append((problem_id, row["verdict"] == "OK"))
-    for user, submissions in sorted(by_handle.items()):
-        yield from _user_examples(user, submissions, per_user)
+    return sorted(by_handle.items())
 
 
 def _user_examples(

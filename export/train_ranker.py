@@ -15,9 +15,12 @@ sequence is never read here.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import platform
+import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,12 +36,15 @@ from tqdm import tqdm
 
 from export.exceptions import ExportError
 from export.ranker_data import (
+    Attempt,
     Example,
     Split,
+    codeforces_attempts,
     codeforces_examples,
     goal_switch_examples,
     study_list_examples,
 )
+from ranking.ability import SolveModel, fit_solve_model
 from ranking.artifacts import (
     CATALOGUE_DIR,
     ENCODER_DIR,
@@ -51,6 +57,7 @@ from ranking.artifacts import (
     sha256_file,
     write_manifest,
 )
+from ranking.candidates import Candidates
 from ranking.catalogue import Catalogue
 from ranking.encoder import OnnxEncoder
 from ranking.features import FEATURE_NAMES
@@ -59,25 +66,41 @@ from ranking.metrics import ndcg_at_k
 from ranking.pipeline import Pipeline
 from ranking.ranker import INPUT_NAME, RANKER_NATIVE, RANKER_ONNX
 
-PARAMS: dict[str, Any] = {
+# Settings every trial shares; the search below varies the rest.
+BASE_PARAMS: dict[str, Any] = {
     "objective": "lambdarank",
     "metric": "ndcg",
     "eval_at": [10],
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 40,
-    "feature_fraction": 0.9,
-    "bagging_fraction": 0.9,
     "bagging_freq": 1,
-    "lambdarank_truncation_level": 20,
     "seed": 7,
     "deterministic": True,
+    "force_row_wise": True,
+    # The search varies min_data_in_leaf on one Dataset, which pre-filtering would fix at the first value.
+    "feature_pre_filter": False,
     "num_threads": 2,
     "verbose": -1,
 }
+SEARCH_SPACE: dict[str, tuple[Any, ...]] = {
+    "learning_rate": (0.03, 0.05, 0.1),
+    "num_leaves": (15, 31, 63),
+    "min_data_in_leaf": (20, 50, 100),
+    "feature_fraction": (0.7, 0.9),
+    "bagging_fraction": (0.8, 1.0),
+    "lambda_l2": (0.0, 1.0, 10.0),
+    "lambdarank_truncation_level": (10, 20, 40),
+}
+SEARCH_TRIALS = 6
+SEARCH_SEED = 11
 NUM_ROUNDS = 400
 EARLY_STOPPING = 40
+# Each training group keeps its labelled rows and this many sampled unlabelled
+# candidates; the full candidate lists cost four times the training time for
+# no gain on validation.
+NEGATIVES_PER_GROUP = 120
+LABEL_GAIN_MAX = 30
 CODEFORCES_PER_USER: dict[Split, int] = {"train": 60, "valid": 10}
+PARAMS_FILE = "params.json"
+ATTEMPTS_PER_USER: dict[Split, int] = {"train": 120}
 STUDY_LIST_PER_LIST = 24
 GOAL_SWITCH_GROUPS = 300
 GOAL_SWITCH_SEED = 17
@@ -86,6 +109,7 @@ PARITY_ATOL = 1e-4
 # The ranking modules whose code shapes the training groups; editing any of
 # them retrains the ranker, editing the reason or explanation code does not.
 TRAINING_MODULES = (
+    "ability",
     "candidates",
     "catalogue",
     "difficulty",
@@ -122,22 +146,22 @@ class GroupSet:
 
 
 def collect_groups(
-    pipeline: Pipeline, examples: Iterable[Example], encoder: OnnxEncoder
+    pipeline: Pipeline,
+    examples: Iterable[Example],
+    encoder: OnnxEncoder,
+    splits: Sequence[str] = ("train", "valid"),
 ) -> dict[str, GroupSet]:
-    """Turn examples into candidate groups with graded labels, per split."""
-    splits = {"train": GroupSet(), "valid": GroupSet()}
+    """Turn examples into candidate groups with graded labels, per split.
+
+    Training groups keep their labelled rows plus ``NEGATIVES_PER_GROUP``
+    unlabelled candidates sampled with a seed taken from the group name;
+    other splits keep every candidate.
+    """
+    groups = {split: GroupSet() for split in splits}
     catalogue = pipeline.catalogue
-    goal_vectors: dict[str, np.ndarray] = {}
-
-    def encode_goal(texts: Sequence[str]) -> np.ndarray:
-        # Goals repeat across groups (a few dozen patterns), so each is encoded once.
-        missing = [text for text in texts if text not in goal_vectors]
-        if missing:
-            goal_vectors.update(zip(missing, encoder.encode(missing), strict=True))
-        return np.stack([goal_vectors[text] for text in texts])
-
+    encode_goal = goal_encoder(encoder)
     for example in tqdm(list(examples), desc="building groups", unit="group"):
-        if example.split not in splits:
+        if example.split not in groups:
             continue
         state = pipeline.state(example.profile, encode=encode_goal)
         relevant = {catalogue.position(pid): grade for pid, grade in example.relevance.items()}
@@ -146,8 +170,65 @@ def collect_groups(
         if labels.max(initial=0) == 0 or len(labels) < 2:
             continue
         features = pipeline.features(state, candidates)
-        splits[example.split].add(example.group, features.values, labels)
-    return splits
+        values = features.values
+        if example.split == "train":
+            keep = _sample_rows(labels, example.group)
+            values, labels = values[keep], labels[keep]
+        groups[example.split].add(example.group, values, labels)
+    return groups
+
+
+def goal_encoder(encoder: OnnxEncoder) -> Callable[[Sequence[str]], np.ndarray]:
+    """Wrap the encoder with a cache: goals repeat across groups (a few dozen patterns)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        missing = [text for text in texts if text not in cache]
+        if missing:
+            cache.update(zip(missing, encoder.encode(missing), strict=True))
+        return np.stack([cache[text] for text in texts])
+
+    return encode
+
+
+def _sample_rows(labels: np.ndarray, group: str) -> np.ndarray:
+    positives = np.flatnonzero(labels > 0)
+    negatives = np.flatnonzero(labels == 0)
+    if len(negatives) > NEGATIVES_PER_GROUP:
+        seed = int.from_bytes(hashlib.sha256(group.encode("utf-8")).digest()[:4], "little")
+        negatives = np.sort(np.random.default_rng(seed).choice(negatives, NEGATIVES_PER_GROUP, replace=False))
+    return np.sort(np.concatenate([positives, negatives]))
+
+
+def validate_groups(values: np.ndarray, labels: np.ndarray, sizes: Sequence[int], split: str) -> None:
+    """Check what LightGBM's lambdarank needs, with an error that says what is wrong.
+
+    Raises
+    ------
+    ExportError
+        When group sizes do not add up to the rows, a group is empty, a label
+        is not a whole number in 0..30 (the default label gain table), or no
+        group has a relevant row.
+    """
+    if values.ndim != 2 or values.shape[0] != labels.shape[0]:
+        raise ExportError(
+            f"{split}: features have shape {values.shape} but there are {labels.shape[0]} labels"
+        )
+    if values.shape[1] != len(FEATURE_NAMES):
+        raise ExportError(f"{split}: {values.shape[1]} feature columns, expected {len(FEATURE_NAMES)}")
+    if any(size <= 0 for size in sizes):
+        raise ExportError(f"{split}: group sizes must be positive, got {min(sizes)}")
+    if sum(sizes) != labels.shape[0]:
+        raise ExportError(f"{split}: group sizes add up to {sum(sizes)} rows but there are {labels.shape[0]}")
+    if labels.size and (
+        not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0 or labels.max() > LABEL_GAIN_MAX
+    ):
+        raise ExportError(
+            f"{split}: labels must be whole numbers from 0 to {LABEL_GAIN_MAX}, "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
+    if not np.any(labels > 0):
+        raise ExportError(f"{split}: no group has a relevant row, so there is nothing to learn")
 
 
 def _group_ndcg(scores: np.ndarray, groups: GroupSet, k: int = 10) -> float:
@@ -159,43 +240,105 @@ def _group_ndcg(scores: np.ndarray, groups: GroupSet, k: int = 10) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any]]:
-    """Train with early stopping on the validation split; report NDCG@10 against baselines."""
+def search_trials(trials: int = SEARCH_TRIALS, seed: int = SEARCH_SEED) -> list[dict[str, Any]]:
+    """Draw ``trials`` distinct settings from ``SEARCH_SPACE`` (random search, seeded)."""
+    rng = random.Random(seed)
+    drawn: list[dict[str, Any]] = []
+    attempts = 0
+    while len(drawn) < trials and attempts < trials * 50:
+        attempts += 1
+        trial = {name: rng.choice(choices) for name, choices in SEARCH_SPACE.items()}
+        if trial not in drawn:
+            drawn.append(trial)
+    return drawn
+
+
+def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any], dict[str, Any]]:
+    """Random search on the validation split, then keep the best booster.
+
+    Returns the booster, its metrics and the chosen parameters.
+    """
     train_x, train_y = groups["train"].matrix()
     valid_x, valid_y = groups["valid"].matrix()
+    validate_groups(train_x, train_y, groups["train"].sizes, "train")
+    validate_groups(valid_x, valid_y, groups["valid"].sizes, "valid")
     names = list(FEATURE_NAMES)
-
-    train_set = lgb.Dataset(train_x, train_y, group=groups["train"].sizes, feature_name=names)
-    valid_set = lgb.Dataset(valid_x, valid_y, group=groups["valid"].sizes, reference=train_set)
-    booster = lgb.train(
-        PARAMS,
-        train_set,
-        num_boost_round=NUM_ROUNDS,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+    train_set = lgb.Dataset(
+        train_x,
+        train_y,
+        group=groups["train"].sizes,
+        feature_name=names,
+        free_raw_data=False,
+        params={"feature_pre_filter": False},
     )
+    valid_set = lgb.Dataset(valid_x, valid_y, group=groups["valid"].sizes, reference=train_set)
+
+    best: tuple[float, lgb.Booster, dict[str, Any]] | None = None
+    results: list[dict[str, Any]] = []
+    for trial in tqdm(search_trials(), desc="hyperparameter search", unit="trial"):
+        params = {**BASE_PARAMS, **trial}
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=NUM_ROUNDS,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+        )
+        score = _group_ndcg(np.asarray(booster.predict(valid_x)), groups["valid"])
+        results.append({"params": trial, "valid_ndcg@10": round(score, 4), "rounds": booster.best_iteration})
+        if best is None or score > best[0]:
+            best = (score, booster, params)
+    assert best is not None
+    score, booster, params = best
 
     column = {name: i for i, name in enumerate(names)}
     baselines = {
         "popularity": np.nan_to_num(valid_x[:, column["log_popularity"]], nan=-1.0),
         "similarity_to_recent": np.nan_to_num(valid_x[:, column["sim_recent_max"]], nan=-1.0),
     }
-
-    valid_scores = np.asarray(booster.predict(valid_x))
     train_scores = np.asarray(booster.predict(train_x))
     metrics = {
-        "valid_ndcg@10": round(_group_ndcg(valid_scores, groups["valid"]), 4),
+        "valid_ndcg@10": round(score, 4),
         "train_ndcg@10": round(_group_ndcg(train_scores, groups["train"]), 4),
         "baselines_valid_ndcg@10": {
-            name: round(_group_ndcg(score, groups["valid"]), 4) for name, score in baselines.items()
+            name: round(_group_ndcg(values, groups["valid"]), 4) for name, values in baselines.items()
         },
         "best_iteration": booster.best_iteration,
         "train_groups": len(groups["train"].sizes),
         "valid_groups": len(groups["valid"].sizes),
         "train_rows": int(train_x.shape[0]),
+        "search": results,
     }
+    return booster, metrics, params
 
-    return booster, metrics
+
+def fit_solve_calibration(pipeline: Pipeline, attempts: Iterable[Attempt]) -> tuple[SolveModel, int]:
+    """Fit P(solve) on first attempts of the train split; returns the model and the attempt count."""
+    steps, outcomes = ability_steps(pipeline, [a for a in attempts if a.split == "train"])
+    return fit_solve_model(steps, outcomes), len(steps)
+
+
+def ability_steps(pipeline: Pipeline, attempts: Sequence[Attempt]) -> tuple[np.ndarray, np.ndarray]:
+    """Ability minus rating, and the outcome, for every attempt where both are known.
+
+    The ability is the one the ``p_solve`` feature uses: the topic estimate
+    where the problem's topics have one, else the overall estimate.
+    """
+    steps: list[float] = []
+    outcomes: list[float] = []
+    for attempt in tqdm(attempts, desc="P(solve) attempts", unit="attempt"):
+        state = pipeline.state(attempt.profile, encode=None)
+        position = pipeline.catalogue.position(attempt.problem_id)
+        candidates = Candidates()
+        candidates.add([position], "label")
+        features = pipeline.features(state, candidates)
+        step = features.column("topic_ability_step")[0]
+        if np.isnan(step):
+            step = features.column("ability_step")[0]
+        if not np.isnan(step):
+            steps.append(float(step))
+            outcomes.append(1.0 if attempt.solved else 0.0)
+    return np.asarray(steps), np.asarray(outcomes)
 
 
 def export_onnx(booster: lgb.Booster, out_dir: Path, check_rows: np.ndarray) -> float:
@@ -228,7 +371,10 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
     sources = [data_dir / p for p in ("codeforces_submissions", "neetcode", "a2oj_ladders")]
     files = [f for folder in sources for f in sorted(folder.iterdir()) if f.is_file()]
     params = {
-        "lightgbm": PARAMS,
+        "lightgbm": BASE_PARAMS,
+        "search": [SEARCH_SPACE, SEARCH_TRIALS, SEARCH_SEED],
+        "negatives": NEGATIVES_PER_GROUP,
+        "attempts": ATTEMPTS_PER_USER,
         "rounds": NUM_ROUNDS,
         "per_user": CODEFORCES_PER_USER,
         "per_list": STUDY_LIST_PER_LIST,
@@ -251,6 +397,9 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
         company_aliases=catalogue_manifest.get("company_aliases", {}),
         tag_aliases=catalogue_manifest.get("tag_aliases", {}),
     )
+    attempts = list(codeforces_attempts(data_dir, catalogue, ATTEMPTS_PER_USER))
+    pipeline.solve_model, attempt_count = fit_solve_calibration(pipeline, attempts)
+    print(f"ranker: P(solve) fitted on {attempt_count} real first attempts: {pipeline.solve_model}")
     examples = [
         *codeforces_examples(data_dir, catalogue, CODEFORCES_PER_USER),
         *study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST),
@@ -260,7 +409,7 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
     encoder = OnnxEncoder.from_folder(artifacts / ENCODER_DIR)
     groups = collect_groups(pipeline, examples, encoder)
     print("ranker: training LightGBM lambdarank")
-    booster, metrics = train(groups)
+    booster, metrics, params_chosen = train(groups)
     print(
         f"ranker: validation NDCG@10 {metrics['valid_ndcg@10']} "
         f"(baselines {metrics['baselines_valid_ndcg@10']})"
@@ -268,16 +417,20 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
 
     out_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out_dir / RANKER_NATIVE))
+    (out_dir / PARAMS_FILE).write_text(json.dumps(params_chosen, indent=2, sort_keys=True) + "\n")
     valid_x, _ = groups["valid"].matrix()
     difference = export_onnx(booster, out_dir, valid_x[:2000])
     write_manifest(
         out_dir,
         {
             "artifact": "ranker",
-            "files": {name: sha256_file(out_dir / name) for name in (RANKER_ONNX, RANKER_NATIVE)},
+            "files": {
+                name: sha256_file(out_dir / name) for name in (RANKER_ONNX, RANKER_NATIVE, PARAMS_FILE)
+            },
             "inputs_sha256": inputs,
             "feature_names": list(FEATURE_NAMES),
-            "params": PARAMS,
+            "params": params_chosen,
+            "solve_model": {**pipeline.solve_model.to_dict(), "attempts": attempt_count},
             "metrics": metrics,
             "onnx": {"opset": ONNX_OPSET, "max_abs_difference": difference},
             "versions": {"lightgbm": lgb.__version__, "onnxruntime": ort.__version__},

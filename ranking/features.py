@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ranking.ability import SolveModel
 from ranking.candidates import Candidates
 from ranking.catalogue import Catalogue
 from ranking.learner import LearnerState
@@ -43,7 +44,17 @@ FEATURE_NAMES: tuple[str, ...] = (
     "history_solved_log",
     "recent_mean_attempts",
     "recent_mean_minutes",
+    "ability",
+    "ability_step",
+    "topic_ability",
+    "topic_ability_step",
+    "p_solve",
+    "items_since_touch",
+    "review_due",
 )
+# A failed or unfinished problem is due for review once this many newer
+# history items have come after it.
+REVIEW_INTERVAL_ITEMS = 5
 NAN = math.nan
 
 
@@ -72,8 +83,13 @@ def compute_features(
     catalogue: Catalogue,
     lookup: CatalogueLookup,
     embeddings: np.ndarray,
+    solve_model: SolveModel | None = None,
 ) -> FeatureMatrix:
-    """Compute every feature for every candidate of one learner."""
+    """Compute every feature for every candidate of one learner.
+
+    ``solve_model`` turns the ability step into P(solve); without one the
+    ``p_solve`` column stays NaN.
+    """
     positions = candidates.positions
     n = len(positions)
     values = np.full((n, len(FEATURE_NAMES)), NAN, dtype=np.float32)
@@ -141,7 +157,54 @@ def compute_features(
     minutes = [item.time_spent_minutes for item in recent_items if item.time_spent_minutes is not None]
     values[:, column["recent_mean_attempts"]] = float(np.mean(attempts)) if attempts else NAN
     values[:, column["recent_mean_minutes"]] = float(np.mean(minutes)) if minutes else NAN
+    _ability_features(state, positions, catalogue, ratings, values, column, solve_model)
+    _review_features(state, positions, values, column)
     return FeatureMatrix(positions, values)
+
+
+def _ability_features(
+    state: LearnerState,
+    positions: list[int],
+    catalogue: Catalogue,
+    ratings: np.ndarray,
+    values: np.ndarray,
+    column: dict[str, int],
+    solve_model: SolveModel | None,
+) -> None:
+    ability = state.ability
+    if ability is None or ability.overall is None:
+        return
+    values[:, column["ability"]] = ability.overall
+    values[:, column["ability_step"]] = ratings - ability.overall
+    topic = np.array(
+        [_none_to_nan(ability.topic_mean(catalogue.problems[p].tags)) for p in positions], dtype=np.float32
+    )
+    values[:, column["topic_ability"]] = topic
+    values[:, column["topic_ability_step"]] = ratings - topic
+    if solve_model is not None:
+        # The topic estimate, where there is one, is the sharper view of this problem.
+        theta = np.where(np.isnan(topic), ability.overall, topic)
+        values[:, column["p_solve"]] = solve_model.probability(theta, ratings)
+
+
+def _review_features(
+    state: LearnerState, positions: list[int], values: np.ndarray, column: dict[str, int]
+) -> None:
+    values[:, column["review_due"]] = 0.0
+    last_touch = {item.position: index for index, item in enumerate(state.items)}
+    newest = len(state.items) - 1
+    for row, position in enumerate(positions):
+        touched = last_touch.get(position)
+        if touched is None:
+            continue
+        since = newest - touched
+        values[row, column["items_since_touch"]] = since
+        if position in state.unsolved:
+            values[row, column["review_due"]] = 1.0 if since >= REVIEW_INTERVAL_ITEMS else 0.0
+
+
+def _none_to_nan(value: float | None) -> float:
+    return NAN if value is None else value
 
 
 def align_features(values: np.ndarray, names: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:

@@ -11,10 +11,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ranking.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from ranking.ability import Ability
 from ranking.difficulty import DifficultyScale
 from ranking.types import LearnerProfile, Status
 
@@ -66,6 +70,7 @@ class LearnerState:
     prior_level: float | None = None
     goal_tags: frozenset[str] | None = None
     company_names: dict[str, str] = field(default_factory=dict)
+    ability: Ability | None = None
 
     @property
     def feature_level(self) -> float | None:

@@ -24,6 +24,7 @@ class CatalogueLookup:
     log_popularity: np.ndarray
     acceptance: np.ndarray
     platforms: tuple[str, ...]
+    tags: tuple[tuple[str, ...], ...]
     by_company: dict[str, list[int]]
     by_tag: dict[str, list[int]]
     by_contest: dict[str, list[int]]
@@ -64,6 +65,7 @@ class CatalogueLookup:
             log_popularity=log_popularity,
             acceptance=acceptance,
             platforms=tuple(p.platform for p in problems),
+            tags=tuple(p.tags for p in problems),
             by_company=dict(by_company),
             by_tag=dict(by_tag),
             by_contest=dict(by_contest),

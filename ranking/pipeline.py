@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ranking.ability import SolveModel, learner_ability
 from ranking.candidates import CandidateGenerator, Candidates
 from ranking.catalogue import Catalogue
 from ranking.difficulty import DifficultyScale
@@ -29,6 +30,8 @@ class Pipeline:
     generator: CandidateGenerator
     goal_matcher: GoalMatcher
     company_aliases: dict[str, str] = field(default_factory=dict)
+    # Fitted by the ranker's training and read from its manifest when serving.
+    solve_model: SolveModel | None = None
 
     @classmethod
     def build(
@@ -59,6 +62,9 @@ class Pipeline:
         """Derive the learner state for a request."""
         state = build_state(profile, self.catalogue, self.scale, encode, self.company_aliases)
         state.prior_level = self.scale.cold_start_level()
+        state.ability = learner_ability(
+            state.items, self.lookup.ratings, self.lookup.tags, prior_mean=state.prior_level
+        )
         if profile.goal and profile.goal.strip():
             state.goal_tags = self.goal_matcher.topics(profile.goal)
         for index, company in enumerate(profile.target_companies):
@@ -85,4 +91,6 @@ class Pipeline:
 
     def features(self, state: LearnerState, candidates: Candidates) -> FeatureMatrix:
         """Compute the feature matrix of a candidate group."""
-        return compute_features(state, candidates, self.catalogue, self.lookup, self.embeddings)
+        return compute_features(
+            state, candidates, self.catalogue, self.lookup, self.embeddings, self.solve_model
+        )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ranking.ability import SolveModel
 from ranking.artifacts import (
     CATALOGUE_DIR,
     ENCODER_DIR,
@@ -91,6 +92,12 @@ class Recommender:
             company_aliases=catalogue_manifest.get("company_aliases", {}),
             tag_aliases=catalogue_manifest.get("tag_aliases", {}),
         )
+        solve_model = ranker.manifest.get("solve_model")
+        if not isinstance(solve_model, dict):
+            raise ArtifactError(
+                f"{root / RANKER_DIR}/manifest.json has no solve_model; retrain with `make artifacts`"
+            )
+        pipeline.solve_model = SolveModel.from_dict(solve_model)
         return cls(pipeline, encoder, ranker, version)
 
     @property
