@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts demo serve test lint typecheck bench lambda-package clean
+.PHONY: install artifacts demo serve test lint typecheck bench finetune report lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ bench: artifacts
 	$(PY) -m bench.bench_encoder --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_recommend --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_ranker --artifacts $(ARTIFACTS)
+
+finetune: artifacts
+	$(PY) -m export.finetune_encoder --artifacts $(ARTIFACTS)
+
+# The held-out evaluation with plots. `make finetune report
+# FINETUNED=build/artifacts/encoder_finetuned` adds the fine-tuned encoder.
+report: artifacts
+	$(PY) -m export.report --artifacts $(ARTIFACTS) --out docs/evaluation.md \
+		$(if $(FINETUNED),--finetuned $(FINETUNED))
 
 lambda-package: artifacts
 	$(PY) -m infra.package_lambda --artifacts $(ARTIFACTS) --out build/lambda

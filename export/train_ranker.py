@@ -101,7 +101,7 @@ LABEL_GAIN_MAX = 30
 CODEFORCES_PER_USER: dict[Split, int] = {"train": 60, "valid": 10}
 PARAMS_FILE = "params.json"
 ATTEMPTS_PER_USER: dict[Split, int] = {"train": 120}
-STUDY_LIST_PER_LIST = 24
+STUDY_LIST_PER_LIST = 48
 GOAL_SWITCH_GROUPS = 300
 GOAL_SWITCH_SEED = 17
 ONNX_OPSET = 15
@@ -332,11 +332,12 @@ def ability_steps(pipeline: Pipeline, attempts: Sequence[Attempt]) -> tuple[np.n
         candidates = Candidates()
         candidates.add([position], "label")
         features = pipeline.features(state, candidates)
+        # The feature columns hold rating minus ability; P(solve) takes ability minus rating.
         step = features.column("topic_ability_step")[0]
         if np.isnan(step):
             step = features.column("ability_step")[0]
         if not np.isnan(step):
-            steps.append(float(step))
+            steps.append(-float(step))
             outcomes.append(1.0 if attempt.solved else 0.0)
     return np.asarray(steps), np.asarray(outcomes)
 

@@ -62,7 +62,10 @@ class SolveModel:
     def probability(self, ability: float | np.ndarray, rating: float | np.ndarray) -> np.ndarray:
         """Chance to solve; NaN where the ability or the rating is unknown."""
         step = (np.asarray(ability, dtype=np.float64) - np.asarray(rating, dtype=np.float64)) / 400.0
-        return _sigmoid(self.slope * step + self.intercept)
+        known = np.isfinite(step)
+        result = np.full(step.shape, np.nan)
+        result[known] = _sigmoid(self.slope * step[known] + self.intercept)
+        return result
 
     def to_dict(self) -> dict[str, float]:
         """The two parameters, for a manifest."""
@@ -88,14 +91,25 @@ def fit_solve_model(steps: np.ndarray, outcomes: np.ndarray, iterations: int = 5
     if not 0 < y.sum() < len(y):
         raise ValueError("fitting P(solve) needs both solved and unsolved attempts")
     design = np.column_stack([x, np.ones_like(x)])
+
+    def log_likelihood(w: np.ndarray) -> float:
+        z = design @ w
+        return float(-(y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)).sum())
+
     weights = np.array([ELO_SLOPE, 0.0])
+    current = log_likelihood(weights)
     for _ in range(iterations):
         p = _sigmoid(design @ weights)
         gradient = design.T @ (y - p)
-        hessian = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-9 * np.eye(2)
+        hessian = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-6 * np.eye(2)
         update = np.linalg.solve(hessian, gradient)
-        weights += update
-        if np.abs(update).max() < 1e-8:
+        # Damped Newton: halve the step until the likelihood does not fall.
+        step = 1.0
+        while step > 1e-6 and log_likelihood(weights + step * update) < current:
+            step /= 2.0
+        weights = weights + step * update
+        previous, current = current, log_likelihood(weights)
+        if abs(current - previous) < 1e-10 * max(1.0, abs(current)):
             break
     return SolveModel(slope=float(weights[0]), intercept=float(weights[1]))
 

@@ -26,8 +26,12 @@ NEIGHBOURS_OF_GOAL = 100
 COMPANY_PROBLEMS = 100
 GOAL_TOPIC_PROBLEMS = 40
 POPULAR_PROBLEMS = 60
+# Popular problems rated within this band around the learner's ability: what
+# a coach or a rating ladder would hand out next.
+LEVEL_PROBLEMS = 80
+LEVEL_BAND = (-100.0, 250.0)
 CONTEST_WINDOW = 3
-MAX_CANDIDATES = 400
+MAX_CANDIDATES = 480
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Candidates:
 
     positions: list[int] = field(default_factory=list)
     sources: dict[int, set[str]] = field(default_factory=dict)
+    # Place of each row in the at-level list (0 = the most popular problem at the learner's level).
+    level_rank: dict[int, int] = field(default_factory=dict)
 
     def add(self, positions: Iterable[int], source: str) -> None:
         """Append new positions; a known position only gains the source name."""
@@ -57,6 +63,9 @@ class CandidateGenerator:
         self.catalogue = catalogue
         self.index = index
         self.lookup = lookup
+        self._popular_rows = {
+            platform: np.asarray(rows, dtype=np.int64) for platform, rows in lookup.by_popularity.items()
+        }
 
     def generate(
         self,
@@ -68,6 +77,7 @@ class CandidateGenerator:
         allowed = set(platforms) if platforms else None
         embeddings = self.index.embeddings
         proposals: list[tuple[str, list[int]]] = []
+        level_rank: dict[int, int] = {}
 
         proposals.append(("review", list(state.unsolved)))
         if state.recent_solved:
@@ -78,6 +88,15 @@ class CandidateGenerator:
             proposals.append(("similar_link", self._similar_links(state)))
         recent_items = [item.position for item in state.items[-CONTEST_WINDOW:]]
         proposals.append(("contest", self._contest_neighbours(recent_items)))
+        # The mean rating of recent solves, not the item-response ability: a
+        # history of solves only pushes the ability up without bound, while a
+        # ladder's next problem sits near the problems just solved.
+        level = state.feature_level
+        if level is not None:
+            for platform in sorted(allowed or self.lookup.by_popularity):
+                at_level = self._at_level(platform, level, state.solved)
+                proposals.append(("level", at_level))
+                level_rank.update((p, rank) for rank, p in enumerate(at_level))
         failures = list(state.unsolved)[-CONTEST_WINDOW:]
         if failures:
             failed = np.asarray(embeddings[failures], dtype=np.float32)
@@ -92,7 +111,7 @@ class CandidateGenerator:
         for platform in sorted(allowed or self.lookup.by_popularity):
             proposals.append(("popular", self.lookup.by_popularity.get(platform, [])[:POPULAR_PROBLEMS]))
 
-        candidates = Candidates()
+        candidates = Candidates(level_rank=level_rank)
         for source, positions in proposals:
             kept = [
                 p
@@ -104,6 +123,15 @@ class CandidateGenerator:
             candidates.positions = candidates.positions[:limit]
             candidates.sources = {p: candidates.sources[p] for p in candidates.positions}
         return candidates
+
+    def _at_level(self, platform: str, level: float, solved: set[int]) -> list[int]:
+        rows = self._popular_rows.get(platform)
+        if rows is None:
+            return []
+        step = self.lookup.ratings[rows] - level
+        inside = (step >= LEVEL_BAND[0]) & (step <= LEVEL_BAND[1])
+        kept = [int(row) for row in rows[inside] if int(row) not in solved]
+        return kept[:LEVEL_PROBLEMS]
 
     def _neighbours(self, queries: np.ndarray, k: int) -> list[int]:
         hits = self.index.search(queries, k)

@@ -51,6 +51,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "p_solve",
     "items_since_touch",
     "review_due",
+    "level_rank",
 )
 # A failed or unfinished problem is due for review once this many newer
 # history items have come after it.
@@ -148,6 +149,8 @@ def compute_features(
             share = platform_counts.get(problem.platform, 0) / window
             values[i, column["platform_share"]] = share
         values[i, column["linked_similar"]] = 1.0 if "similar_link" in candidates.sources[position] else 0.0
+        if position in candidates.level_rank:
+            values[i, column["level_rank"]] = candidates.level_rank[position]
 
     values[:, column["log_popularity"]] = lookup.log_popularity[rows]
     values[:, column["acceptance_rate"]] = lookup.acceptance[rows]

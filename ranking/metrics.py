@@ -121,3 +121,32 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     ranks = ((first + last) / 2.0)[inverse]
     rank_sum = float(ranks[positive].sum())
     return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+
+
+def reciprocal_rank(scores: np.ndarray, relevance: np.ndarray) -> float:
+    """1 / rank of the most relevant item (the first of them in score order); 0 when none is relevant.
+
+    With graded labels (3 for the next solve, 1 for later ones) this is the
+    rank of the next solve, which is what MRR reports.
+    """
+    relevance = np.asarray(relevance, dtype=np.float64)
+    if relevance.size == 0 or relevance.max() <= 0:
+        return 0.0
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    best = relevance.max()
+    rank = int(np.flatnonzero(relevance[order] == best)[0]) + 1
+    return 1.0 / rank
+
+
+def intra_list_diversity(tag_sets: list[frozenset[str]]) -> float:
+    """Mean tag Jaccard distance over pairs of a list; pairs where neither item has tags are skipped.
+
+    NaN when no pair counts (fewer than two items, or no tags at all).
+    """
+    distances: list[float] = []
+    for i in range(len(tag_sets)):
+        for j in range(i + 1, len(tag_sets)):
+            union = tag_sets[i] | tag_sets[j]
+            if union:
+                distances.append(1.0 - len(tag_sets[i] & tag_sets[j]) / len(union))
+    return float(np.mean(distances)) if distances else float("nan")

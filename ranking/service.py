@@ -28,6 +28,7 @@ from ranking.artifacts import (
     verify_files,
 )
 from ranking.catalogue import Catalogue
+from ranking.diversity import DEFAULT_WEIGHT, mmr_order
 from ranking.encoder import OnnxEncoder
 from ranking.exceptions import ArtifactError, RequestError
 from ranking.explain import explain_template
@@ -61,6 +62,7 @@ class Recommender:
         self.encoder = encoder
         self.ranker = ranker
         self.model_version = model_version
+        self.diversity_weight = DEFAULT_WEIGHT
 
     @classmethod
     def from_artifacts(cls, root: Path, *, threads: int | None = None) -> Recommender:
@@ -135,8 +137,9 @@ class Recommender:
         candidates = self.pipeline.candidates(state, platforms)
         features = self.pipeline.features(state, candidates)
         scores = self.ranker.score(features.values)
-        # Stable order: equal scores keep the candidate generator's order.
-        order = np.argsort(-scores, kind="stable")[:k]
+        # MMR over the top candidates; equal scores keep the candidate generator's order.
+        vectors = self.pipeline.embeddings[np.asarray(candidates.positions, dtype=np.int64)]
+        order = mmr_order(scores, vectors, self.diversity_weight)[:k]
 
         recommendations: list[Recommendation] = []
         for row in order:

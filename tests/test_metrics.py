@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ranking.metrics import ndcg_at_k, recall_at_k
+from ranking.metrics import intra_list_diversity, ndcg_at_k, recall_at_k, reciprocal_rank
 
 
 def test_ndcg_perfect_order_is_one() -> None:
@@ -49,3 +49,18 @@ def test_recall_counts_relevant_in_top_k() -> None:
     assert recall_at_k(scores, np.array([1, 0, 0, 1]), k=2) == pytest.approx(0.5)
     assert recall_at_k(scores, np.array([1, 0, 0, 1]), k=4) == pytest.approx(1.0)
     assert recall_at_k(scores, np.array([0, 0, 0, 0]), k=4) == 0.0
+
+
+def test_reciprocal_rank_finds_the_most_relevant_item() -> None:
+    # Order by score: [rel 1, rel 0, rel 3]; the next solve (rel 3) is third, so 1/3.
+    scores = np.array([0.9, 0.5, 0.2])
+    assert reciprocal_rank(scores, np.array([1, 0, 3])) == pytest.approx(1 / 3)
+    assert reciprocal_rank(scores, np.array([0, 0, 0])) == 0.0
+
+
+def test_intra_list_diversity_averages_tag_distances() -> None:
+    # Pairs: {a,b}-{a} Jaccard 1/2 -> distance 0.5; {a,b}-{c} -> 1.0; {a}-{c} -> 1.0. Mean 2.5 / 3.
+    lists = [frozenset({"a", "b"}), frozenset({"a"}), frozenset({"c"})]
+    assert intra_list_diversity(lists) == pytest.approx(2.5 / 3)
+    # Two untagged items give no pair that counts.
+    assert math.isnan(intra_list_diversity([frozenset(), frozenset()]))
