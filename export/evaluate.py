@@ -303,7 +303,7 @@ def run_evaluation(
     recommender = Recommender.from_artifacts(artifacts)
     evaluator = Evaluator(recommender)
     catalogue = evaluator.catalogue
-    all_weights = tuple(dict.fromkeys((DEFAULT_WEIGHT, *weights)))
+    all_weights = tuple(sorted({DEFAULT_WEIGHT, *weights}, reverse=True))
 
     codeforces = [
         e for e in codeforces_examples(data_dir, catalogue, {"test": per_user}) if e.split == "test"
