@@ -218,6 +218,8 @@ def _markdown(
         "",
         "![NDCG@10 by task](" + figures + "/ndcg.png)",
         "",
+        "![Recall@10 by task](" + figures + "/recall.png)",
+        "",
     ]
     methods = [RANKER, *BASELINES]
     for task, title in TASK_TITLES.items():
@@ -295,7 +297,14 @@ def _diversity_section(metrics: dict[str, Any], figures: str) -> list[str]:
                 f"| {task} | {weight} | {_fmt(row['ndcg@10'])} | {_fmt(row['recall@10'])} | "
                 f"{_fmt(row['diversity'])} | {_fmt(row['coverage'])} |"
             )
-    return [*lines, "", f"![NDCG@10 against diversity]({figures}/mmr_tradeoff.png)", ""]
+    return [
+        *lines,
+        "",
+        f"![NDCG@10 against diversity]({figures}/mmr_tradeoff.png)",
+        "",
+        f"![NDCG@10 against the MMR weight]({figures}/mmr_ndcg.png)",
+        "",
+    ]
 
 
 def _calibration_section(metrics: dict[str, Any], figures: str) -> list[str]:

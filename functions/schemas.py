@@ -236,7 +236,9 @@ class Recommendation(BaseModel):
     companies: list[str] = Field(description="Companies known to ask the problem.")
     score: float | None = Field(
         description=(
-            "Ranking score, higher is better; comparable only within one response. "
+            "Ranker score, higher is better; comparable only within one response. The list is "
+            "in rank order after a diversity re-rank, so a later item can score higher than an "
+            "earlier one; the first item always has the highest score. "
             "Null only if the ranker produced a non-finite number."
         )
     )

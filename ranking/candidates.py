@@ -30,8 +30,14 @@ POPULAR_PROBLEMS = 60
 # a coach or a rating ladder would hand out next.
 LEVEL_PROBLEMS = 80
 LEVEL_BAND = (-100.0, 250.0)
+# Problems of the class the learner practises most (Codeforces letter or
+# LeetCode label), a little less solved than the last solve of that class:
+# how practice ladders continue.
+CLASS_PROBLEMS = 80
+CLASS_WINDOW = 10
 CONTEST_WINDOW = 3
-MAX_CANDIDATES = 480
+MAX_CANDIDATES = 520
+HEAD_PER_SOURCE = 20
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Candidates:
     sources: dict[int, set[str]] = field(default_factory=dict)
     # Place of each row in the at-level list (0 = the most popular problem at the learner's level).
     level_rank: dict[int, int] = field(default_factory=dict)
+    # Place of each row in the class continuation list (0 = next after the last solve).
+    class_rank: dict[int, int] = field(default_factory=dict)
 
     def add(self, positions: Iterable[int], source: str) -> None:
         """Append new positions; a known position only gains the source name."""
@@ -97,6 +105,9 @@ class CandidateGenerator:
                 at_level = self._at_level(platform, level, state.solved)
                 proposals.append(("level", at_level))
                 level_rank.update((p, rank) for rank, p in enumerate(at_level))
+        continuation = self._class_continuation(state, allowed)
+        proposals.append(("class", continuation))
+        class_rank = {p: rank for rank, p in enumerate(continuation)}
         failures = list(state.unsolved)[-CONTEST_WINDOW:]
         if failures:
             failed = np.asarray(embeddings[failures], dtype=np.float32)
@@ -111,18 +122,56 @@ class CandidateGenerator:
         for platform in sorted(allowed or self.lookup.by_popularity):
             proposals.append(("popular", self.lookup.by_popularity.get(platform, [])[:POPULAR_PROBLEMS]))
 
-        candidates = Candidates(level_rank=level_rank)
-        for source, positions in proposals:
-            kept = [
-                p
-                for p in positions
-                if p not in state.solved and (allowed is None or self.lookup.platforms[p] in allowed)
-            ]
+        filtered = [
+            (
+                source,
+                [
+                    p
+                    for p in positions
+                    if p not in state.solved and (allowed is None or self.lookup.platforms[p] in allowed)
+                ],
+            )
+            for source, positions in proposals
+        ]
+        candidates = Candidates(level_rank=level_rank, class_rank=class_rank)
+        # The head of every source first, so the cut at ``limit`` never drops a whole source.
+        for source, kept in filtered:
+            candidates.add(kept[:HEAD_PER_SOURCE], source)
+        for source, kept in filtered:
             candidates.add(kept, source)
         if len(candidates) > limit:
             candidates.positions = candidates.positions[:limit]
             candidates.sources = {p: candidates.sources[p] for p in candidates.positions}
         return candidates
+
+    def _class_continuation(self, state: LearnerState, allowed: set[str] | None) -> list[int]:
+        classes = self.lookup.classes
+        solved = [item.position for item in state.items if item.status == "solved"][-CLASS_WINDOW:]
+        counts: dict[str, int] = {}
+        for position in solved:
+            if classes[position]:
+                counts[classes[position]] = counts.get(classes[position], 0) + 1
+        if not counts:
+            return []
+        # The most practised class; ties go to the class of the latest solve.
+        latest = {classes[p]: i for i, p in enumerate(solved)}
+        name = max(counts, key=lambda c: (counts[c], latest[c]))
+        rows = (self.lookup.by_class or {}).get(name, [])
+        if allowed is not None and rows and self.lookup.platforms[rows[0]] not in allowed:
+            return []
+        last = next(p for p in reversed(solved) if classes[p] == name)
+        last_popularity = self.lookup.log_popularity[last]
+        popularity = self.lookup.log_popularity
+        kept: list[int] = []
+        for row in rows:
+            # Rows are most solved first; skip the ones more solved than the last solve.
+            if not np.isnan(last_popularity) and popularity[row] > last_popularity:
+                continue
+            if row not in state.solved:
+                kept.append(row)
+                if len(kept) == CLASS_PROBLEMS:
+                    break
+        return kept
 
     def _at_level(self, platform: str, level: float, solved: set[int]) -> list[int]:
         rows = self._popular_rows.get(platform)

@@ -52,6 +52,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "items_since_touch",
     "review_due",
     "level_rank",
+    "class_rank",
+    "same_class_share",
+    "popularity_step",
 )
 # A failed or unfinished problem is due for review once this many newer
 # history items have come after it.
@@ -128,6 +131,8 @@ def compute_features(
         platform = lookup.platforms[item.position]
         platform_counts[platform] = platform_counts.get(platform, 0) + 1
     window = max(1, min(20, len(state.items)))
+    solved_order = [item.position for item in state.items if item.status == "solved"]
+    recent_classes = [lookup.classes[p] for p in solved_order[-10:]]
 
     for i, position in enumerate(positions):
         problem = catalogue.problems[position]
@@ -151,8 +156,18 @@ def compute_features(
         values[i, column["linked_similar"]] = 1.0 if "similar_link" in candidates.sources[position] else 0.0
         if position in candidates.level_rank:
             values[i, column["level_rank"]] = candidates.level_rank[position]
+        if position in candidates.class_rank:
+            values[i, column["class_rank"]] = candidates.class_rank[position]
+        if recent_classes:
+            values[i, column["same_class_share"]] = recent_classes.count(lookup.classes[position]) / len(
+                recent_classes
+            )
 
     values[:, column["log_popularity"]] = lookup.log_popularity[rows]
+    if solved_order:
+        values[:, column["popularity_step"]] = (
+            lookup.log_popularity[rows] - lookup.log_popularity[solved_order[-1]]
+        )
     values[:, column["acceptance_rate"]] = lookup.acceptance[rows]
     values[:, column["history_solved_log"]] = math.log1p(len(state.solved))
     recent_items = [item for item in state.items[-10:] if item.status == "solved"]

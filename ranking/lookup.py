@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ranking.catalogue import Catalogue
+from ranking.catalogue import Catalogue, Problem
 from ranking.difficulty import DifficultyScale
 
 
@@ -29,6 +29,10 @@ class CatalogueLookup:
     by_tag: dict[str, list[int]]
     by_contest: dict[str, list[int]]
     by_popularity: dict[str, list[int]]
+    # Per row: "<platform>:<class>", the Codeforces problem letter (A, B, ...) or
+    # the LeetCode difficulty label; empty when unknown.
+    classes: tuple[str, ...] = ()
+    by_class: dict[str, list[int]] | None = None
 
     @classmethod
     def build(cls, catalogue: Catalogue, scale: DifficultyScale) -> CatalogueLookup:
@@ -50,6 +54,8 @@ class CatalogueLookup:
         by_tag: dict[str, list[int]] = defaultdict(list)
         by_contest: dict[str, list[int]] = defaultdict(list)
         by_popularity: dict[str, list[int]] = defaultdict(list)
+        by_class: dict[str, list[int]] = defaultdict(list)
+        classes = tuple(problem_class(p) for p in problems)
         for position in order:
             problem = problems[position]
             for company in problem.companies:
@@ -59,6 +65,8 @@ class CatalogueLookup:
             if problem.contest:
                 by_contest[problem.contest].append(position)
             by_popularity[problem.platform].append(position)
+            if classes[position]:
+                by_class[classes[position]].append(position)
 
         return cls(
             ratings=ratings,
@@ -70,7 +78,25 @@ class CatalogueLookup:
             by_tag=dict(by_tag),
             by_contest=dict(by_contest),
             by_popularity=dict(by_popularity),
+            classes=classes,
+            by_class=dict(by_class),
         )
+
+
+def problem_class(problem: Problem) -> str:
+    """Return the problem's place in its contest or list, as practice ladders group problems.
+
+    Codeforces problems get their letter (``codeforces:1957B`` -> ``codeforces:B``,
+    sub-letters such as ``C1`` count as ``C``); other platforms get their
+    difficulty label (``leetcode:Medium``). Empty when neither is known.
+    """
+    if problem.platform == "codeforces":
+        key = problem.id.split(":", 1)[-1]
+        letters = key.lstrip("0123456789")
+        return f"codeforces:{letters[0].upper()}" if letters else ""
+    if problem.difficulty_label:
+        return f"{problem.platform}:{problem.difficulty_label}"
+    return ""
 
 
 def _nan(value: float | None) -> float:

@@ -29,7 +29,7 @@ def test_outcomes_of_history_items() -> None:
     assert item_outcome(ResolvedItem(0, "attempted", None, None)) == (0.0, 0.5)
 
 
-def test_equal_wins_and_losses_at_one_rating_give_that_rating() -> None:
+def test_even_record_gives_the_rating() -> None:
     # One solve and one failure at 1600 with a flat prior: the likelihood p(1 - p) peaks at p = 0.5,
     # that is at ability 1600.
     assert estimate_ability([1600.0, 1600.0], [1.0, 0.0], [1.0, 1.0], 1600.0, 1e9) == 1600.0
@@ -77,10 +77,11 @@ def test_fit_needs_both_outcomes() -> None:
         fit_solve_model(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
 
 
-def test_probability_is_nan_where_ability_or_rating_is_unknown() -> None:
+def test_probability_nan_when_unknown() -> None:
     model = SolveModel()
     values = model.probability(np.array([1500.0, math.nan, 1500.0]), np.array([1500.0, 1500.0, math.nan]))
     # Ability equal to rating with the Elo slope and intercept 0 gives exactly one half.
     assert values[0] == pytest.approx(0.5)
-    assert np.isnan(values[1]) and np.isnan(values[2])
+    assert np.isnan(values[1])
+    assert np.isnan(values[2])
     assert SolveModel.from_dict(model.to_dict()) == SolveModel(ELO_SLOPE, 0.0)

@@ -81,7 +81,8 @@ def test_recommend_sample_learner(client: httpx.Client) -> None:
     assert SOLVED_IDS.isdisjoint(ids)
     assert all(item["explanation"] for item in body["recommendations"])
     scores = [item["score"] for item in body["recommendations"]]
-    assert scores == sorted(scores, reverse=True)
+    # The diversity re-rank may move a lower score up, but the first pick is the best-scored one.
+    assert scores[0] == max(scores)
     assert body["cold_start"] is False
     assert body["warnings"] == []
 

@@ -2,8 +2,8 @@
 
 The report is built once per session with fewer Codeforces cuts per user
 than the published report (to keep the suite short); every number still
-comes from the held-out splits. The floors are the issue's: the served
-ranker beats every baseline on NDCG@10 on every task.
+comes from the held-out splits. The floor: the served ranker beats every
+baseline on NDCG@10 on every task.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_p_solve_is_calibrated_on_held_out_attempts(report: tuple[Path, dict[str
     assert calibration["attempts"] >= 500
     assert calibration["ece"] < 0.05
     assert calibration["auc"] > 0.6
-    # The fitted slope says a stronger learner solves more often.
+    # A positive slope means a stronger learner solves more often.
     assert report[1]["solve_model"]["slope"] > 0
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from ranking.diversity import DEFAULT_WEIGHT, mmr_order
 from ranking.exceptions import RequestError
 from ranking.features import FEATURE_NAMES, align_features
 from ranking.service import Recommender
@@ -41,9 +42,31 @@ def test_recommend_ids_unique_and_k(recommender: Recommender) -> None:
 
 
 def test_recommend_scores_sorted_and_finite(recommender: Recommender) -> None:
-    scores = [r.score for r in recommender.recommend(_profile(), k=30).recommendations]
+    default = recommender.diversity_weight
+    recommender.diversity_weight = 1.0
+    try:
+        scores = [r.score for r in recommender.recommend(_profile(), k=30).recommendations]
+    finally:
+        recommender.diversity_weight = default
     assert all(math.isfinite(s) for s in scores)
     assert scores == sorted(scores, reverse=True)
+
+
+def test_recommend_order_is_the_mmr_order(recommender: Recommender) -> None:
+    profile = _profile()
+    ids = [r.problem.id for r in recommender.recommend(profile, k=20).recommendations]
+    pipeline = recommender.pipeline
+    state = pipeline.state(profile, encode=recommender.encoder.encode)
+    platforms = sorted({pipeline.lookup.platforms[item.position] for item in state.items})
+    candidates = pipeline.candidates(state, platforms)
+    scores = recommender.ranker.score(pipeline.features(state, candidates).values)
+    vectors = pipeline.embeddings[np.asarray(candidates.positions)]
+    order = mmr_order(scores, vectors, DEFAULT_WEIGHT)[:20]
+    expected = [pipeline.catalogue.problems[candidates.positions[int(i)]].id for i in order]
+    assert recommender.diversity_weight == DEFAULT_WEIGHT
+    assert ids == expected
+    # The re-rank changes the plain score order for this learner, so the check above is not trivial.
+    assert order.tolist() != np.argsort(-scores, kind="stable")[:20].tolist()
 
 
 def test_recommend_platform_filter(recommender: Recommender) -> None:

@@ -41,7 +41,7 @@ def test_bad_groups_say_what_is_wrong(
         validate_groups(values, labels, sizes, "train")
 
 
-def test_sampling_keeps_every_positive_and_is_seeded_by_the_group() -> None:
+def test_sampling_keeps_positives() -> None:
     labels = np.zeros(500, dtype=np.int32)
     labels[[7, 300, 499]] = [3, 1, 1]
     kept = _sample_rows(labels, "codeforces:user:10")
