@@ -15,6 +15,8 @@ from ranking.ability import (
     item_outcome,
     learner_ability,
 )
+from ranking.catalogue import Problem
+from ranking.difficulty import DifficultyScale
 from ranking.learner import ResolvedItem
 
 
@@ -85,3 +87,40 @@ def test_probability_nan_when_unknown() -> None:
     assert np.isnan(values[1])
     assert np.isnan(values[2])
     assert SolveModel.from_dict(model.to_dict()) == SolveModel(ELO_SLOPE, 0.0)
+
+
+def _rated(rating: float | None, acceptance: float | None, label: str = "Medium") -> Problem:
+    return Problem(
+        id=f"leetcode:p{rating}-{acceptance}",
+        platform="leetcode",
+        title="t",
+        url="",
+        description="",
+        difficulty_label=label,
+        rating=rating,
+        rating_source="zerotrac" if rating is not None else "",
+        tags=(),
+        companies=(),
+        acceptance_rate=acceptance,
+        popularity=None,
+        contest="",
+        similar=(),
+        aliases=(),
+        sources=(),
+        extra_text="",
+        extra_tags=(),
+    )
+
+
+def test_label_line_rates_unrated_problems() -> None:
+    # 41 rated Medium problems on the exact line rating = 2000 - 800 * acceptance, acceptance 0.2 .. 0.6.
+    rated = [_rated(2000 - 800 * a, a) for a in np.linspace(0.2, 0.6, 41)]
+    scale = DifficultyScale.fit(rated)
+    # Acceptance 0.5 -> 2000 - 400 = 1600, inside the 5th..95th percentiles (1536..1824).
+    assert scale.rating(_rated(None, 0.5)) == pytest.approx(1600.0)
+    # Acceptance 0.95 would give 1240; it is clipped to the 5th percentile, 2000 - 800 * 0.58 = 1536.
+    assert scale.rating(_rated(None, 0.95)) == pytest.approx(1536.0)
+    # Without an acceptance rate the label's median (acceptance 0.4 -> 1680) is used.
+    assert scale.rating(_rated(None, None)) == pytest.approx(1680.0)
+    # A label with no rated problem stays unknown.
+    assert scale.rating(_rated(None, 0.5, label="Hard")) is None
