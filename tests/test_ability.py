@@ -18,6 +18,7 @@ from ranking.ability import (
 from ranking.catalogue import Problem
 from ranking.difficulty import DifficultyScale
 from ranking.learner import ResolvedItem
+from tests.problems import make_problem
 
 
 def test_outcomes_of_history_items() -> None:
@@ -90,25 +91,13 @@ def test_probability_nan_when_unknown() -> None:
 
 
 def _rated(rating: float | None, acceptance: float | None, label: str = "Medium") -> Problem:
-    return Problem(
-        id=f"leetcode:p{rating}-{acceptance}",
-        platform="leetcode",
-        title="t",
-        url="",
-        description="",
+    return make_problem(
+        f"leetcode:p{rating}-{acceptance}",
+        "leetcode",
         difficulty_label=label,
         rating=rating,
         rating_source="zerotrac" if rating is not None else "",
-        tags=(),
-        companies=(),
         acceptance_rate=acceptance,
-        popularity=None,
-        contest="",
-        similar=(),
-        aliases=(),
-        sources=(),
-        extra_text="",
-        extra_tags=(),
     )
 
 

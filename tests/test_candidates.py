@@ -12,29 +12,11 @@ from ranking.features import REVIEW_INTERVAL_ITEMS
 from ranking.lookup import problem_class
 from ranking.service import Recommender
 from ranking.types import HistoryItem, LearnerProfile
+from tests.problems import make_problem
 
 
 def _problem(problem_id: str, platform: str, label: str = "") -> Problem:
-    return Problem(
-        id=problem_id,
-        platform=platform,
-        title="t",
-        url="",
-        description="",
-        difficulty_label=label,
-        rating=None,
-        rating_source="",
-        tags=(),
-        companies=(),
-        acceptance_rate=None,
-        popularity=None,
-        contest="",
-        similar=(),
-        aliases=(),
-        sources=(),
-        extra_text="",
-        extra_tags=(),
-    )
+    return make_problem(problem_id, platform, difficulty_label=label)
 
 
 @pytest.mark.parametrize(

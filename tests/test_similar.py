@@ -20,6 +20,7 @@ from export.similar_eval import (
 )
 from export.similar_links import SimilarLinks, link_split, load_links
 from ranking.catalogue import Catalogue, Problem
+from tests.problems import make_problem
 
 
 @pytest.fixture(scope="module")
@@ -33,25 +34,13 @@ def real_links(real_catalogue: Catalogue) -> SimilarLinks:
 
 
 def _problem(number: int, title: str, tags: tuple[str, ...], popularity: float) -> Problem:
-    return Problem(
-        id=f"leetcode:p{number}",
-        platform="leetcode",
+    return make_problem(
+        f"leetcode:p{number}",
+        "leetcode",
         title=title,
-        url="",
-        description="",
         difficulty_label="Easy",
-        rating=None,
-        rating_source="",
         tags=tags,
-        companies=(),
-        acceptance_rate=None,
         popularity=popularity,
-        contest="",
-        similar=(),
-        aliases=(),
-        sources=(),
-        extra_text="",
-        extra_tags=(),
     )
 
 
