@@ -60,40 +60,48 @@ EXPLAIN_REQUEST_EXAMPLE: dict[str, Any] = {
 # The response examples below were produced by posting the request examples
 # to the service. Company lists are cut to three names, and the model version
 # changes with every rebuild of the artifacts.
-SAMPLE_MODEL_VERSION = "bc56f56f34a2"
+SAMPLE_MODEL_VERSION = "dc1322ae270f"
 
 RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
     "recommendations": [
         {
-            "problem_id": "leetcode:longest-turbulent-subarray",
-            "title": "Longest Turbulent Subarray",
-            "url": "https://leetcode.com/problems/longest-turbulent-subarray/",
+            "problem_id": "leetcode:sliding-window-maximum",
+            "title": "Sliding Window Maximum",
+            "url": "https://leetcode.com/problems/sliding-window-maximum/",
             "platform": "leetcode",
-            "difficulty_label": "Medium",
-            "rating": 1393.4,
-            "tags": ["array", "dynamic programming", "sliding window"],
-            "companies": ["amazon", "google", "microsoft"],
-            "score": -0.301231,
+            "difficulty_label": "Hard",
+            "rating": None,
+            "tags": [
+                "array",
+                "queue",
+                "sliding window",
+                "heap (priority queue)",
+                "monotonic queue",
+                "dequeue",
+            ],
+            "companies": ["makemytrip", "juspay", "phonepe"],
+            "score": 0.332057,
             "reasons": {
                 "related": [],
                 "topic_gap": ["sliding window"],
-                "new_topics": ["dynamic programming"],
+                "new_topics": ["queue", "heap (priority queue)", "monotonic queue", "dequeue"],
                 "difficulty": {
-                    "candidate_rating": 1393.0,
-                    "learner_level": 1256.0,
-                    "step": 137.0,
-                    "label": "small step up",
-                    "rating_estimated": False,
+                    "candidate_rating": 2253.0,
+                    "learner_level": 1319.0,
+                    "step": 933.0,
+                    "label": "big step up",
+                    "rating_estimated": True,
                 },
                 "companies": ["google"],
-                "goal_similarity": 0.236,
+                "goal_similarity": 0.483,
                 "goal_topics": ["sliding window"],
                 "review": False,
                 "already_solved": False,
             },
             "explanation": (
-                "It practises sliding window, which your goal names. Rated 1393, it is a small step "
-                "up from your recent level of about 1256. It was asked in interviews at Google."
+                "It practises sliding window, which your goal names. As a Hard problem rated about "
+                "2253, it is a big step up from your recent level of about 1319. It was asked in "
+                "interviews at Google."
             ),
         }
     ],
@@ -108,7 +116,7 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
     "explanation": (
         "It is similar to Longest Substring Without Repeating Characters, which you did not manage "
         "to solve. It practises sliding window, which your goal names. As a Hard problem rated "
-        "about 2276, it is a big step up from your recent level of about 1256. It was asked in "
+        "about 2266, it is a big step up from your recent level of about 1319. It was asked in "
         "interviews at Google."
     ),
     "explanation_source": "template",
@@ -124,9 +132,9 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
         "topic_gap": ["hash table", "string", "sliding window", "two pointers"],
         "new_topics": [],
         "difficulty": {
-            "candidate_rating": 2276.0,
-            "learner_level": 1256.0,
-            "step": 1019.0,
+            "candidate_rating": 2266.0,
+            "learner_level": 1319.0,
+            "step": 946.0,
             "label": "big step up",
             "rating_estimated": True,
         },
