@@ -71,8 +71,8 @@ def _rating_text(item: dict[str, Any]) -> str:
         return f"rating {_number(item['rating'])}"
     difficulty = item["reasons"]["difficulty"]
     if difficulty is not None and difficulty["candidate_rating"] is not None:
-        # The recommender rates an unrated problem by the median of its label.
-        return f"rating ~{_number(difficulty['candidate_rating'])} (label median)"
+        # The recommender estimates an unrated problem's rating from its label and acceptance rate.
+        return f"rating ~{_number(difficulty['candidate_rating'])} (estimated)"
     return "unrated"
 
 

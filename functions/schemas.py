@@ -195,8 +195,8 @@ class DifficultyStep(BaseModel):
     label: DifficultyLabel
     rating_estimated: bool = Field(
         description=(
-            "True when the problem has no rating of its own and `candidate_rating` is the "
-            "median rating of its difficulty label."
+            "True when the problem has no rating of its own and `candidate_rating` is "
+            "estimated from its difficulty label and acceptance rate."
         )
     )
 

@@ -53,7 +53,7 @@ class DifficultyStep:
     """The candidate's difficulty against the learner's recent level (same scale).
 
     ``rating_estimated`` is true when the problem has no rating of its own and
-    ``candidate_rating`` is its difficulty label's fitted median.
+    ``candidate_rating`` is estimated from its difficulty label and acceptance rate.
     """
 
     candidate_rating: float

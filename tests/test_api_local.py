@@ -66,8 +66,8 @@ def test_format_recommendations_wraps_lines() -> None:
 
     first = examples.RECOMMEND_RESPONSE_EXAMPLE["recommendations"][0]
     assert f" 1. {first['title']}  [{first['problem_id']}]" in text
-    assert "Medium, rating 1393, score -0.301" in text
-    assert "tags: array, dynamic programming, sliding window" in text
+    assert "Hard, rating ~2253 (estimated), score 0.332" in text
+    assert "tags: array, queue, sliding window, heap (priority queue), monotonic queue, dequeue" in text
     assert max(len(line) for line in text.splitlines()) <= demo.WRAP_WIDTH
 
 
@@ -76,7 +76,7 @@ def test_format_explanation_lists_reasons() -> None:
 
     assert text.startswith("Why Minimum Window Substring [leetcode:minimum-window-substring]?")
     assert "related: Longest Substring Without Repeating Characters (failed, similarity" in text
-    assert "difficulty: big step up (rating 2276 against level 1256)" in text
+    assert "difficulty: big step up (rating 2266 against level 1319)" in text
     assert max(len(line) for line in text.splitlines()) <= demo.WRAP_WIDTH
 
 
