@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m export.evaluate --artifacts build/artifacts --report docs/evaluation.md
+    python -m export.evaluate --artifacts build/artifacts --out build/evaluation/metrics.json
 
 Every number comes from data the ranker never trained on: the last 10 % of
 each Codeforces user's solve sequence and of each study list (the ``test``
@@ -215,7 +215,9 @@ class Evaluator:
         for example in tqdm(examples, desc=description, unit="group"):
             profile = example.profile
             state = self.pipeline.state(
-                LearnerProfile(history=profile.history, goal=profile.goal), encode=self._encode
+                # No goal: only the ranker could read it, and a study list's goal names the answer's pattern.
+                LearnerProfile(history=profile.history),
+                encode=self._encode,
             )
             if keep is not None and not keep(example, state):
                 continue
@@ -270,6 +272,13 @@ def cross_contest(example: Example, state: LearnerState, catalogue: Any) -> bool
     return catalogue.problems[catalogue.position(nxt)].contest != catalogue.problems[solved[-1]].contest
 
 
+def answer_is_new(example: Example, state: LearnerState, catalogue: Any) -> bool:
+    """True when the next solve is not in the history (not even as a failed attempt)."""
+    best = max(example.relevance.values())
+    answer = next(pid for pid, grade in example.relevance.items() if grade == best)
+    return catalogue.position(answer) not in {item.position for item in state.items}
+
+
 def calibration(evaluator: Evaluator, data_dir: Path, per_user: int) -> dict[str, Any]:
     """P(solve) against real outcomes of held-out first attempts (solved or never solved)."""
     from export.train_ranker import ability_steps
@@ -311,12 +320,20 @@ def run_evaluation(
     cf_result, cf_kept = evaluator.evaluate(codeforces, "codeforces next solve", all_weights)
     cross = [e for e, state in cf_kept if cross_contest(e, state, catalogue)]
     cross_result, _ = evaluator.evaluate(cross, "cross-contest transitions")
+    # A solve often follows failed submissions to the same problem, which the ranker's review
+    # source can return; these subsets keep only answers the learner had never tried.
+    new = [e for e, state in cf_kept if answer_is_new(e, state, catalogue)]
+    new_result, new_kept = evaluator.evaluate(new, "new problems only")
+    cross_new = [e for e, state in new_kept if cross_contest(e, state, catalogue)]
+    cross_new_result, _ = evaluator.evaluate(cross_new, "cross-contest, new problems only")
     lists = [e for e in study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST) if e.split == "test"]
     list_result, _ = evaluator.evaluate(lists, "study lists", all_weights)
 
     tasks = {
         "codeforces_next": cf_result.summary(),
         "codeforces_cross_contest": cross_result.summary(),
+        "codeforces_next_new_problem": new_result.summary(),
+        "codeforces_cross_contest_new_problem": cross_new_result.summary(),
         "study_list": list_result.summary(),
     }
     return {
@@ -333,10 +350,26 @@ def run_evaluation(
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: print the table and write the JSON."""
     parser = argparse.ArgumentParser(description="Evaluate the served ranker on held-out data.")
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--artifacts", type=Path, default=Path("build/artifacts"))
-    parser.add_argument("--out", type=Path, default=Path("build/evaluation/metrics.json"))
-    parser.add_argument("--per-user", type=int, default=CODEFORCES_TEST_PER_USER)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("build/artifacts"),
+        help="artifacts root (default: build/artifacts)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/evaluation/metrics.json"),
+        help="metrics JSON to write (default: build/evaluation/metrics.json)",
+    )
+    parser.add_argument(
+        "--per-user",
+        type=int,
+        default=CODEFORCES_TEST_PER_USER,
+        help=f"held-out Codeforces cuts per user (default: {CODEFORCES_TEST_PER_USER}); "
+        "study lists and P(solve) attempts are not affected",
+    )
     args = parser.parse_args(argv)
     metrics = run_evaluation(args.artifacts, args.data, per_user=args.per_user)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -146,9 +146,11 @@ def _user_examples(
     for rank in range(len(eligible)):
         by_split[split_of(rank / len(eligible))].append(rank + MIN_PRIOR_SOLVES)
     for split, ranks in by_split.items():
+        # Weaker labels stop at the split's end, so no label of a later split is read.
+        end = ranks[-1] + 1 if ranks else 0
         for rank in _evenly(ranks, per_user.get(split, 0)):
             cut = solved_at[rank]
-            following = [submissions[i][0] for i in solved_at[rank : rank + 1 + SOON_AFTER]]
+            following = [submissions[i][0] for i in solved_at[rank : min(rank + 1 + SOON_AFTER, end)]]
             relevance = {problem_id: 1 for problem_id in following[1:]}
             relevance[following[0]] = 3
             yield Example(
@@ -207,9 +209,10 @@ def study_list_examples(data_dir: Path, catalogue: Catalogue, per_list: int) -> 
                 count = per_list
             else:
                 count = max(1, per_list // 4)
+            end = split_cuts[-1] + 1 if split_cuts else 0
             for cut in _evenly(split_cuts, count):
                 history = tuple(HistoryItem(problem_id=p, status="solved") for p, _ in known[:cut])
-                relevance = {p: 1 for p, _ in known[cut + 1 : cut + 1 + SOON_AFTER]}
+                relevance = {p: 1 for p, _ in known[cut + 1 : min(cut + 1 + SOON_AFTER, end)]}
                 relevance[known[cut][0]] = 3
                 goal = known[cut][1] if cut % 2 and known[cut][1] else None
                 profile = LearnerProfile(history=history, goal=goal)
@@ -235,8 +238,9 @@ def _study_lists(data_dir: Path) -> Iterator[tuple[str, list[str], list[str]]]:
 def goal_switch_examples(data_dir: Path, catalogue: Catalogue, count: int, seed: int) -> Iterator[Example]:
     """Yield simulated examples of a learner whose goal names a topic they have not reached yet.
 
-    The history is a real NeetCode 150 prefix. The goal is another NeetCode
-    pattern further down the list, phrased by one of a few templates. The
+    The history is a real prefix of the train part of NeetCode 150 (its first
+    80 %). The goal is another pattern further down that part, phrased by one
+    of a few templates. The
     positive is that pattern's first problem, and its next problems are weaker
     positives. The bundled data contains no real learner who changed course, so
     without these groups the ranker learns that recent history outweighs any
@@ -247,7 +251,10 @@ def goal_switch_examples(data_dir: Path, catalogue: Catalogue, count: int, seed:
     for name, ids, patterns in _study_lists(data_dir):
         if name != NEETCODE_LIST:
             continue
-        known = [(p, pattern) for p, pattern in zip(ids, patterns, strict=True) if p in catalogue and pattern]
+        listed = [(p, pattern) for p, pattern in zip(ids, patterns, strict=True) if p in catalogue]
+        # Only the train part of the list, split as study_list_examples splits it.
+        train_part = [pair for i, pair in enumerate(listed) if split_of(i / len(listed)) == "train"]
+        known = [(p, pattern) for p, pattern in train_part if pattern]
         for number in range(count):
             cut = rng.randrange(len(known) - 1)
             later = sorted({pattern for _, pattern in known[cut + 1 :]} - {known[cut][1]})

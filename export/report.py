@@ -40,6 +40,8 @@ MAP_SEED = 3
 TASK_TITLES = {
     "codeforces_next": "Next solve on Codeforces, all held-out solves",
     "codeforces_cross_contest": "Next solve on Codeforces, cross-contest transitions only",
+    "codeforces_next_new_problem": "Next solve on Codeforces, problems never tried before",
+    "codeforces_cross_contest_new_problem": "Cross-contest transitions to problems never tried before",
     "study_list": "Study-list continuation (NeetCode 150, A2OJ ladders)",
     "similar_problems": "Similar problems (LeetCode's own links, held-out problems)",
 }
@@ -186,9 +188,9 @@ def _markdown(
     lines = [
         "# Ranker evaluation on held-out data",
         "",
-        "Written by `python -m export.report --artifacts build/artifacts --out docs/evaluation.md`"
+        "Written by `python -m export.report --artifacts build/artifacts --out docs/evaluation.md"
         + (" --finetuned build/artifacts/encoder_finetuned" if finetuned else "")
-        + f" on {datetime.now(UTC).date().isoformat()}, machine {platform.machine()}, "
+        + f"` on {datetime.now(UTC).date().isoformat()}, machine {platform.machine()}, "
         f"model version `{metrics['model_version']}`, in {metrics['seconds']:.0f} s for the ranking tasks.",
         "",
         "Held out means never read by training, feature fitting or the parameter search:",
@@ -197,6 +199,9 @@ def _markdown(
         f"  ({per_user} evenly spaced cuts per user at most). The next solve has label 3 and the",
         "  five after it label 1.",
         "* Study lists: the last 10 % of the NeetCode 150 order and of every A2OJ ladder.",
+        "* Codeforces, problems never tried before: the same groups, kept only when the next solve",
+        "  is not in the history. A solve often follows failed submissions to the same problem,",
+        "  which the ranker can offer again for review and no baseline does.",
         "* Similar problems: LeetCode problems whose id hashes into the test buckets; every link",
         "  they take part in is kept out of any tuning.",
         "",
@@ -328,10 +333,25 @@ def _calibration_section(metrics: dict[str, Any], figures: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Write the held-out evaluation report with plots.")
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--artifacts", type=Path, default=Path("build/artifacts"))
-    parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
-    parser.add_argument("--metrics", type=Path, default=Path("build/evaluation/metrics.json"))
+    parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("build/artifacts"),
+        help="artifacts root (default: build/artifacts)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/evaluation.md"),
+        help="markdown report to write; plots go to a folder of the same name (default: docs/evaluation.md)",
+    )
+    parser.add_argument(
+        "--metrics",
+        type=Path,
+        default=Path("build/evaluation/metrics.json"),
+        help="metrics JSON to write (default: build/evaluation/metrics.json)",
+    )
     parser.add_argument("--finetuned", type=Path, default=None, help="fine-tuned encoder folder to compare")
     parser.add_argument("--per-user", type=int, default=60, help="held-out Codeforces cuts per user")
     args = parser.parse_args(argv)

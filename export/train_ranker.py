@@ -446,8 +446,13 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Train the lambdarank ranker and export it to ONNX.")
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--artifacts", type=Path, default=Path("build/artifacts"))
+    parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path("build/artifacts"),
+        help="artifacts root; reads catalogue, encoder and index, writes ranker (default: build/artifacts)",
+    )
     parser.add_argument("--force", action="store_true", help="retrain even if up to date")
     args = parser.parse_args(argv)
     train_ranker(args.data, args.artifacts, force=args.force)
