@@ -4,9 +4,9 @@ Usage::
 
     python -m export.evaluate --artifacts build/artifacts --out build/evaluation/metrics.json
 
-Every number comes from data the ranker never trained on: the last 10 % of
-each Codeforces user's solve sequence and of each study list (the ``test``
-split of ``export/ranker_data.py``), and the LeetCode problems whose
+Every number comes from data the ranker never trained on. That is the last
+10 % of each Codeforces user's solve sequence and of each study list (the
+``test`` split of ``export/ranker_data.py``), and the LeetCode problems whose
 similar-question links are held out (``export/similar_links.py``). The
 ranker is loaded through the serving code (``Recommender.from_artifacts``),
 so the evaluated model is the served model, diversity re-rank included.
@@ -321,7 +321,7 @@ def run_evaluation(
     cross = [e for e, state in cf_kept if cross_contest(e, state, catalogue)]
     cross_result, _ = evaluator.evaluate(cross, "cross-contest transitions")
     # A solve often follows failed submissions to the same problem, which the ranker's review
-    # source can return; these subsets keep only answers the learner had never tried.
+    # source can return. These subsets keep only next solves the learner had never tried.
     new = [e for e, state in cf_kept if answer_is_new(e, state, catalogue)]
     new_result, new_kept = evaluator.evaluate(new, "new problems only")
     cross_new = [e for e, state in new_kept if cross_contest(e, state, catalogue)]
@@ -347,9 +347,8 @@ def run_evaluation(
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point: print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description="Evaluate the served ranker on held-out data.")
+def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that the evaluation and the report share: data, artifacts and cuts per user."""
     parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
     parser.add_argument(
         "--artifacts",
@@ -358,22 +357,30 @@ def main(argv: list[str] | None = None) -> None:
         help="artifacts root (default: build/artifacts)",
     )
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("build/evaluation/metrics.json"),
-        help="metrics JSON to write (default: build/evaluation/metrics.json)",
-    )
-    parser.add_argument(
         "--per-user",
         type=int,
         default=CODEFORCES_TEST_PER_USER,
         help=f"held-out Codeforces cuts per user (default: {CODEFORCES_TEST_PER_USER}); "
         "study lists and P(solve) attempts are not affected",
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the evaluation from the command line, print the table and write the JSON."""
+    parser = argparse.ArgumentParser(description="Evaluate the served ranker on held-out data.")
+    add_evaluation_arguments(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/evaluation/metrics.json"),
+        help="metrics JSON to write (default: build/evaluation/metrics.json)",
+    )
     args = parser.parse_args(argv)
+
     metrics = run_evaluation(args.artifacts, args.data, per_user=args.per_user)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(metrics, indent=1))
+
     for task, table in metrics["tasks"].items():
         for method, row in table.items():
             print(f"{task:26} {method:40} ndcg@10 {row['ndcg@10']:.4f} recall@10 {row['recall@10']:.4f}")

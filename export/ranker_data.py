@@ -98,7 +98,7 @@ def codeforces_attempts(
     """Yield first attempts at problems from the real Codeforces sequences.
 
     The profile is the history before the first submission, and ``solved``
-    says whether any later submission of that user to the problem was
+    is True when any later submission of that user to the problem was
     accepted. These calibrate and test P(solve). A problem is in the split of
     its first submission's place in the user's sequence.
     """

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from export.evaluate import BASELINES, RANKER, run_evaluation
+from export.evaluate import BASELINES, RANKER, add_evaluation_arguments, run_evaluation
 from export.report_plots import plot_calibration, plot_embedding_maps, plot_metric_bars, plot_tradeoff
 from export.similar_eval import compare_methods, evaluate_similar
 from export.similar_links import load_links
@@ -331,15 +331,9 @@ def _calibration_section(metrics: dict[str, Any], figures: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
+    """Write the report from the command line."""
     parser = argparse.ArgumentParser(description="Write the held-out evaluation report with plots.")
-    parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=Path("build/artifacts"),
-        help="artifacts root (default: build/artifacts)",
-    )
+    add_evaluation_arguments(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -353,7 +347,6 @@ def main(argv: list[str] | None = None) -> None:
         help="metrics JSON to write (default: build/evaluation/metrics.json)",
     )
     parser.add_argument("--finetuned", type=Path, default=None, help="fine-tuned encoder folder to compare")
-    parser.add_argument("--per-user", type=int, default=60, help="held-out Codeforces cuts per user")
     args = parser.parse_args(argv)
     metrics = write_report(args.artifacts, args.data, args.out, args.finetuned, args.per_user)
     args.metrics.parent.mkdir(parents=True, exist_ok=True)

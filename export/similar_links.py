@@ -6,7 +6,7 @@ similarity in the bundled data, so the retrieval stage is measured against
 them, and an encoder may be fine-tuned on part of them.
 
 Links are made symmetric (A lists B, so B is similar to A) and split by
-problem, never by pair: a held-out problem loses every link it takes part in,
+problem, never by pair. A held-out problem loses every link it takes part in,
 so a method tuned on the training links has never seen any link of the
 problems it is tested on. That is also the case the service faces with a new
 problem that the platform has not linked yet.

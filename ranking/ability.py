@@ -48,7 +48,8 @@ IN_PROGRESS_WEIGHT = 0.5
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:
-    # exp(-log(1 + exp(-x))) never overflows, whatever the sign of x.
+    # logaddexp computes log(1 + exp(-x)) without overflow for either sign of x, and exp of its
+    # negation is at most 1.
     return np.exp(-np.logaddexp(0.0, -values))
 
 
@@ -68,7 +69,7 @@ class SolveModel:
         return result
 
     def to_dict(self) -> dict[str, float]:
-        """The two parameters, for a manifest."""
+        """Return the two parameters as a dict for the manifest."""
         return {"slope": self.slope, "intercept": self.intercept}
 
     @classmethod
@@ -171,7 +172,7 @@ def learner_ability(
 ) -> Ability:
     """Estimate ability from history items in time order.
 
-    ``ratings`` holds the shared-scale rating of every catalogue row (NaN when
+    ``ratings`` contains the shared-scale rating of every catalogue row (NaN when
     unknown) and ``tags_of`` the tags of every row.
     """
     rated = [(i, item) for i, item in enumerate(items) if not math.isnan(float(ratings[item.position]))]

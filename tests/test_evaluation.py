@@ -1,7 +1,7 @@
 """The held-out evaluation and its report, run on the real artifacts and the real held-out data.
 
 The report is built once per session with fewer Codeforces cuts per user
-than the published report (to keep the suite short); every number still
+than the published report, to keep the suite short. Every number still
 comes from the held-out splits. The floor: the served ranker beats every
 baseline on NDCG@10 on every task.
 """

@@ -62,7 +62,7 @@ def test_goal_switch_reads_only_the_train_part(data_dir: Path, catalogue: Catalo
 def test_codeforces_labels_stay_in_their_split(data_dir: Path, catalogue: Catalogue) -> None:
     per_user: dict[Split, int] = {**CODEFORCES_PER_USER, "test": 20}
     examples = list(codeforces_examples(data_dir, catalogue, per_user))
-    # The held-out answers of each user: any training or validation label among them is a leak.
+    # Each user's held-out labels; any training or validation label among them is a leak.
     held_out: dict[str, set[str]] = {}
     for example in examples:
         if example.split == "test":
