@@ -347,6 +347,17 @@ def run_evaluation(
     }
 
 
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1 for argparse, with an error that names the allowed range."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number {text!r}; expected 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; expected 1 or more")
+    return value
+
+
 def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that the evaluation and the report share: data, artifacts and cuts per user."""
     parser.add_argument("--data", type=Path, default=Path("data"), help="bundled data folder (default: data)")
@@ -358,7 +369,7 @@ def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--per-user",
-        type=int,
+        type=positive_int,
         default=CODEFORCES_TEST_PER_USER,
         help=f"held-out Codeforces cuts per user (default: {CODEFORCES_TEST_PER_USER}); "
         "study lists and P(solve) attempts are not affected",

@@ -14,7 +14,7 @@ from typing import Any
 import lightgbm  # noqa: F401  # isort: skip  (before usearch, see export/train_ranker.py)
 import pytest
 
-from export.evaluate import BASELINES, RANKER
+from export.evaluate import BASELINES, RANKER, main
 from export.report import SIMILAR_MODEL, TASK_TITLES, write_report
 from ranking.service import Recommender
 
@@ -77,3 +77,13 @@ def test_report_has_every_section_and_plot(report: tuple[Path, dict[str, Any]]) 
         image = path.parent / path.stem / f"{name}.png"
         assert image.read_bytes()[:8] == PNG_MAGIC, name
         assert f"{path.stem}/{name}.png" in text
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ten"])
+def test_evaluate_rejects_bad_per_user(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["--per-user", value])
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert "--per-user" in error
+    assert "expected 1 or more" in error
