@@ -86,6 +86,8 @@ def recommendation_model(
         score=recommendation.score,
         reasons=reasons_model(recommendation.reasons),
         explanation=recommendation.explanation if include_explanation else None,
+        explanation_source=recommendation.explanation_source if include_explanation else None,
+        explanation_fallback=recommendation.explanation_fallback if include_explanation else None,
     )
 
 
@@ -111,6 +113,7 @@ def explain_response(result: types.ExplainResult) -> schemas.ExplainResponse:
         title=result.problem.title,
         explanation=result.explanation,
         explanation_source=result.explanation_source,
+        explanation_fallback=result.explanation_fallback,
         reasons=reasons_model(result.reasons),
         warnings=list(result.warnings),
         model_version=result.model_version,

@@ -31,6 +31,9 @@ INDENT = "    "
 POLL_SECONDS = 0.5
 PROGRESS_SECONDS = 2.0
 LOG_TAIL_LINES = 20
+# Time for the generated explanations of the whole list: about 1.5 s each on
+# 2 cores, so the top five all get model-written text.
+DEMO_BUDGET_MS = 10000
 
 
 class DemoError(RuntimeError):
@@ -76,6 +79,14 @@ def _rating_text(item: dict[str, Any]) -> str:
     return "unrated"
 
 
+def _source_note(body: dict[str, Any]) -> str:
+    source = body.get("explanation_source")
+    if source == "model":
+        return "(written by the explainer model, checked against the reasons)"
+    fallback = body.get("explanation_fallback")
+    return f"(template: {fallback})" if fallback else "(template)"
+
+
 def format_recommendations(body: dict[str, Any]) -> str:
     """Render a `POST /recommend` response as a numbered list, wrapped at ~90 columns."""
     lines = [
@@ -90,6 +101,7 @@ def format_recommendations(body: dict[str, Any]) -> str:
         lines.append(_wrap("tags: " + (", ".join(item["tags"]) or "none")))
         if item["explanation"]:
             lines.append(_wrap(item["explanation"]))
+            lines.append(_wrap(_source_note(item)))
         lines.append("")
     for warning in body["warnings"]:
         lines.append(f"warning: {warning}")
@@ -101,8 +113,9 @@ def format_explanation(body: dict[str, Any]) -> str:
     """Render a `POST /explain` response: the text, then the structured reasons."""
     reasons = body["reasons"]
     lines = [
-        f"Why {body['title']} [{body['problem_id']}]? ({body['explanation_source']})",
+        f"Why {body['title']} [{body['problem_id']}]?",
         _wrap(body["explanation"]),
+        _wrap(_source_note(body)),
     ]
     for related in reasons["related"]:
         lines.append(
@@ -210,7 +223,12 @@ def run_demo(artifacts: Path, host: str, port: int, timeout: float) -> None:
                 health = wait_until_ready(client, server, log, timeout)
                 print(f"service ready: model {health['model_version']}\n", flush=True)
 
-                recommended = _post(client, "/recommend", examples.RECOMMEND_REQUEST_EXAMPLE)
+                request = {
+                    **examples.RECOMMEND_REQUEST_EXAMPLE,
+                    "explainer": "model",
+                    "explanation_budget_ms": DEMO_BUDGET_MS,
+                }
+                recommended = _post(client, "/recommend", request)
                 print(format_recommendations(recommended))
                 if not recommended["recommendations"]:
                     raise DemoError("the service returned no recommendations")

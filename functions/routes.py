@@ -56,8 +56,9 @@ def _service(provider: ServiceProvider) -> RecommenderService:
     description=(
         "Ranks catalogue problems the learner has not solved, using the history, "
         "target companies and goal. Each item carries structured `reasons` and, "
-        "unless `explain` is false, a template explanation. Unknown history ids "
-        "are skipped and listed in `warnings`."
+        "unless `explain` is false, an explanation: the template by default, or text "
+        "from the generative model with `explainer` set to `model`. Unknown history "
+        "ids are skipped and listed in `warnings`."
     ),
 )
 def recommend(
@@ -92,6 +93,8 @@ def recommend(
         k=body.k,
         platforms=convert.to_platforms(body.platforms),
         explain=include_explanations,
+        explainer=body.explainer,
+        budget_s=body.explanation_budget_ms / 1000,
     )
 
     return convert.recommend_response(result, include_explanations=include_explanations)
@@ -106,8 +109,10 @@ def recommend(
     },
     summary="Explain why a problem suits the learner",
     description=(
-        "Returns the structured reasons and a template explanation for one problem, "
-        "given the same learner fields as `POST /recommend`."
+        "Returns the structured reasons and an explanation for one problem, given the "
+        "same learner fields as `POST /recommend`. The generative model writes the text "
+        "and a grounding check compares it with the reasons; the template stands in when "
+        "the check fails or time runs out, as `explanation_source` says."
     ),
 )
 def explain(
@@ -127,7 +132,12 @@ def explain(
     service = _service(provider)
 
     try:
-        result = service.explain(convert.to_profile(body), body.problem_id)
+        result = service.explain(
+            convert.to_profile(body),
+            body.problem_id,
+            explainer=body.explainer,
+            budget_s=body.explanation_budget_ms / 1000,
+        )
     except KeyError as exc:
         raise ApiError(
             404,

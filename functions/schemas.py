@@ -135,6 +135,22 @@ class LearnerFields(BaseModel):
     )
 
 
+ExplainerMode = Literal["model", "template"]
+ExplanationSource = Literal["model", "template"]
+EXPLANATION_SOURCE_DOC = (
+    "`model` when the generative model wrote the text and the grounding check passed it; "
+    "`template` when fixed sentences were filled from `reasons`."
+)
+EXPLANATION_FALLBACK_DOC = (
+    "Why the template stands in although the request asked for the model (no model loaded, "
+    "time budget spent, or what the grounding check rejected); null otherwise."
+)
+DEFAULT_RECOMMEND_BUDGET_MS = 3000
+DEFAULT_EXPLAIN_BUDGET_MS = 3000
+MIN_BUDGET_MS = 100
+MAX_BUDGET_MS = 20000
+
+
 class RecommendRequest(LearnerFields):
     """Body of `POST /recommend`."""
 
@@ -160,6 +176,21 @@ class RecommendRequest(LearnerFields):
             "query parameter, when given, overrides this field."
         ),
     )
+    explainer: ExplainerMode = Field(
+        default="template",
+        description=(
+            "`template` writes every explanation from fixed sentences at no cost. `model` has "
+            "the generative model write them in rank order within `explanation_budget_ms`; "
+            "items past the budget, and any text the grounding check rejects, keep the "
+            "template, and `explanation_source` says which one each item got."
+        ),
+    )
+    explanation_budget_ms: WholeNumber = Field(
+        default=DEFAULT_RECOMMEND_BUDGET_MS,
+        ge=MIN_BUDGET_MS,
+        le=MAX_BUDGET_MS,
+        description="Time for all generated explanations of this request together, in milliseconds.",
+    )
 
 
 class ExplainRequest(LearnerFields):
@@ -171,6 +202,20 @@ class ExplainRequest(LearnerFields):
     )
 
     problem_id: ProblemId
+    explainer: ExplainerMode = Field(
+        default="model",
+        description=(
+            "`model` has the generative model write the text, checked against `reasons`; the "
+            "template stands in when no model is loaded, time runs out or the check fails. "
+            "`template` always uses the fixed sentences."
+        ),
+    )
+    explanation_budget_ms: WholeNumber = Field(
+        default=DEFAULT_EXPLAIN_BUDGET_MS,
+        ge=MIN_BUDGET_MS,
+        le=MAX_BUDGET_MS,
+        description="Time the generative model may spend on the text, in milliseconds.",
+    )
 
 
 class RelatedItem(BaseModel):
@@ -245,9 +290,17 @@ class Recommendation(BaseModel):
     reasons: Reasons
     explanation: str | None = Field(
         description=(
-            "Template explanation built from `reasons`. Null when the request set "
-            "`explain` to false or the recommender returned none."
+            "Why this problem was picked, in plain words, stating only facts from `reasons`. "
+            "Null when the request set `explain` to false."
         )
+    )
+    explanation_source: ExplanationSource | None = Field(
+        default=None,
+        description=EXPLANATION_SOURCE_DOC + " Null when `explanation` is null.",
+    )
+    explanation_fallback: str | None = Field(
+        default=None,
+        description=EXPLANATION_FALLBACK_DOC,
     )
 
 
@@ -270,9 +323,8 @@ class ExplainResponse(BaseModel):
     problem_id: str
     title: str
     explanation: str
-    explanation_source: Literal["template"] = Field(
-        description="Source of the text. `template` means fixed sentences filled from `reasons`."
-    )
+    explanation_source: ExplanationSource = Field(description=EXPLANATION_SOURCE_DOC)
+    explanation_fallback: str | None = Field(default=None, description=EXPLANATION_FALLBACK_DOC)
     reasons: Reasons
     warnings: list[str]
     model_version: str

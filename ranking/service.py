@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,21 +28,40 @@ from ranking.artifacts import (
     read_manifest,
     verify_files,
 )
-from ranking.catalogue import Catalogue
+from ranking.catalogue import Catalogue, Problem
 from ranking.diversity import DEFAULT_WEIGHT, mmr_order
 from ranking.encoder import OnnxEncoder
 from ranking.exceptions import ArtifactError, RequestError
 from ranking.explain import explain_template
+from ranking.explainer import EXPLAINER_DIR, Explainer
+from ranking.explainer_prompt import facts_from
+from ranking.grounding import Vocabulary
 from ranking.index import VectorIndex
 from ranking.learner import LearnerState
 from ranking.pipeline import Pipeline
 from ranking.ranker import OnnxRanker
 from ranking.reasons import build_reasons
-from ranking.types import ExplainResult, LearnerProfile, Recommendation, RecommendResult
+from ranking.types import (
+    ExplainerMode,
+    ExplainResult,
+    ExplanationSource,
+    LearnerProfile,
+    Reasons,
+    Recommendation,
+    RecommendResult,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_K = 50
+# The default time for one generated explanation in /explain, and for all of
+# them together in /recommend.
+DEFAULT_EXPLAIN_BUDGET_S = 3.0
+DEFAULT_RECOMMEND_BUDGET_S = 3.0
+# A generated explanation is not started with less time left than this: the
+# prompt's prefill alone takes about this long on 2 threads.
+MIN_GENERATION_S = 0.5
+NO_EXPLAINER = "no explainer model is loaded"
 
 
 def model_version_of(root: Path) -> str:
@@ -56,17 +76,29 @@ class Recommender:
     """Ranks unsolved problems for a learner and explains each pick."""
 
     def __init__(
-        self, pipeline: Pipeline, encoder: OnnxEncoder, ranker: OnnxRanker, model_version: str
+        self,
+        pipeline: Pipeline,
+        encoder: OnnxEncoder,
+        ranker: OnnxRanker,
+        model_version: str,
+        explainer: Explainer | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.encoder = encoder
         self.ranker = ranker
         self.model_version = model_version
+        self.explainer = explainer
         self.diversity_weight = DEFAULT_WEIGHT
 
     @classmethod
-    def from_artifacts(cls, root: Path, *, threads: int | None = None) -> Recommender:
+    def from_artifacts(
+        cls, root: Path, *, threads: int | None = None, load_explainer: bool | None = None
+    ) -> Recommender:
         """Load and cross-check every artifact under ``root``.
+
+        The generative explainer in ``root/explainer`` is loaded when
+        ``load_explainer`` is true, skipped when false, and loaded when its
+        folder exists when None. Without it every explanation is the template.
 
         Raises
         ------
@@ -100,7 +132,12 @@ class Recommender:
                 f"{root / RANKER_DIR}/manifest.json has no solve_model; retrain with `make artifacts`"
             )
         pipeline.solve_model = SolveModel.from_dict(solve_model)
-        return cls(pipeline, encoder, ranker, version)
+        explainer = None
+        explainer_dir = root / EXPLAINER_DIR
+        if load_explainer or (load_explainer is None and explainer_dir.is_dir()):
+            explainer = Explainer.from_folder(explainer_dir, vocabulary_of(catalogue), threads=threads)
+            logger.info("explainer loaded: %s", explainer.name)
+        return cls(pipeline, encoder, ranker, version, explainer)
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -121,11 +158,16 @@ class Recommender:
         k: int = 10,
         platforms: Sequence[str] | None = None,
         explain: bool = True,
+        explainer: ExplainerMode = "template",
+        budget_s: float = DEFAULT_RECOMMEND_BUDGET_S,
     ) -> RecommendResult:
         """Rank up to ``k`` unsolved problems for the learner, best first.
 
         ``platforms`` defaults to the platforms of the known history items, or
-        to every platform for a cold start.
+        to every platform for a cold start. With ``explain`` and
+        ``explainer="model"``, the generative model writes the explanations in
+        rank order until ``budget_s`` seconds are spent; the rest, and any text
+        the grounding check rejects, keep the template.
         """
         if not 1 <= k <= MAX_K:
             raise RequestError("k", f"must be between 1 and {MAX_K}, got {k}")
@@ -141,6 +183,7 @@ class Recommender:
         vectors = self.pipeline.embeddings[np.asarray(candidates.positions, dtype=np.int64)]
         order = mmr_order(scores, vectors, self.diversity_weight)[:k]
 
+        deadline = time.perf_counter() + budget_s
         recommendations: list[Recommendation] = []
         for row in order:
             position = candidates.positions[int(row)]
@@ -149,12 +192,20 @@ class Recommender:
                 state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
             )
             score = float(scores[row])
+            text: str | None = None
+            source: ExplanationSource | None = None
+            fallback: str | None = None
+            if explain:
+                remaining = deadline - time.perf_counter() if explainer == "model" else None
+                text, source, fallback = self._explanation(problem, reasons, state, explainer, remaining)
             recommendations.append(
                 Recommendation(
                     problem=problem,
                     score=round(score, 6) if math.isfinite(score) else 0.0,
                     reasons=reasons,
-                    explanation=explain_template(problem, reasons, state.company_names) if explain else None,
+                    explanation=text,
+                    explanation_source=source,
+                    explanation_fallback=fallback,
                 )
             )
         warnings = list(state.warnings)
@@ -167,8 +218,43 @@ class Recommender:
             model_version=self.model_version,
         )
 
-    def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:
-        """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown."""
+    def _explanation(
+        self,
+        problem: Problem,
+        reasons: Reasons,
+        state: LearnerState,
+        mode: ExplainerMode,
+        budget_s: float | None,
+    ) -> tuple[str, ExplanationSource, str | None]:
+        """Return the text, its source and, when the template stands in for the model, why."""
+        template = explain_template(problem, reasons, state.company_names)
+        if mode == "template":
+            return template, "template", None
+        if self.explainer is None:
+            return template, "template", NO_EXPLAINER
+        if budget_s is None or budget_s < MIN_GENERATION_S:
+            return template, "template", "the request's explanation time budget was spent"
+        facts = facts_from(problem, reasons, state.company_names)
+        written = self.explainer.explain(facts, budget_s)
+        if written.grounded:
+            return written.text, "model", None
+        logger.info("explainer fell back to the template for %s: %s", problem.id, "; ".join(written.problems))
+        return template, "template", written.fallback_reason
+
+    def explain(
+        self,
+        profile: LearnerProfile,
+        problem_id: str,
+        explainer: ExplainerMode = "template",
+        budget_s: float = DEFAULT_EXPLAIN_BUDGET_S,
+    ) -> ExplainResult:
+        """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown.
+
+        With ``explainer="model"`` (the API's default) the generative model
+        writes the text within ``budget_s`` seconds; the template stands in
+        when no model is loaded, time runs out or the grounding check rejects
+        the text.
+        """
         resolved = self.pipeline.catalogue.resolve(problem_id)
         if resolved is None:
             raise KeyError(problem_id)
@@ -181,11 +267,13 @@ class Recommender:
         warnings = list(state.warnings)
         if position in state.solved:
             warnings.append(f"problem_id {problem_id!r} is already solved in the history")
+        text, source, fallback = self._explanation(problem, reasons, state, explainer, budget_s)
         return ExplainResult(
             problem=problem,
             reasons=reasons,
-            explanation=explain_template(problem, reasons, state.company_names),
-            explanation_source="template",
+            explanation=text,
+            explanation_source=source,
+            explanation_fallback=fallback,
             warnings=warnings,
             model_version=self.model_version,
         )
@@ -199,4 +287,15 @@ class Recommender:
             "platforms": list(self.platforms),
             "encoder_manifest_sha256": self.encoder.manifest_sha256,
             "ranker_features": len(self.ranker.feature_names),
+            "explainer": None if self.explainer is None else self.explainer.name,
         }
+
+
+def vocabulary_of(catalogue: Catalogue) -> Vocabulary:
+    """The names the grounding check recognises: every title, topic and company of the catalogue."""
+    problems = catalogue.problems
+    return Vocabulary.build(
+        titles=(problem.title for problem in problems),
+        topics={tag for problem in problems for tag in problem.tags},
+        companies={company for problem in problems for company in problem.companies},
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ranking.types import ExplainResult, LearnerProfile, RecommendResult
+from ranking.types import ExplainerMode, ExplainResult, LearnerProfile, RecommendResult
 
 
 class RecommenderService(Protocol):
@@ -19,14 +19,24 @@ class RecommenderService(Protocol):
         k: int = 10,
         platforms: Sequence[str] | None = None,
         explain: bool = True,
+        explainer: ExplainerMode = "template",
+        budget_s: float = 3.0,
     ) -> RecommendResult:
         """Rank unseen problems for the learner; unknown history ids become warnings.
 
-        With ``explain`` each recommendation carries its template explanation.
+        With ``explain`` each recommendation carries an explanation: the
+        template, or with ``explainer="model"`` generated text written within
+        ``budget_s`` seconds for the whole list.
         """
         ...
 
-    def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:
+    def explain(
+        self,
+        profile: LearnerProfile,
+        problem_id: str,
+        explainer: ExplainerMode = "template",
+        budget_s: float = 3.0,
+    ) -> ExplainResult:
         """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown."""
         ...
 

@@ -11,6 +11,8 @@ from ranking.catalogue import Problem
 Status = Literal["solved", "failed", "attempted"]
 STATUSES: tuple[Status, ...] = ("solved", "failed", "attempted")
 StepLabel = Literal["easier", "same level", "small step up", "big step up", "unknown level"]
+ExplanationSource = Literal["model", "template"]
+ExplainerMode = Literal["model", "template"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class Recommendation:
     score: float
     reasons: Reasons
     explanation: str | None = None
+    explanation_source: ExplanationSource | None = None
+    explanation_fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class ExplainResult:
     problem: Problem
     reasons: Reasons
     explanation: str
-    explanation_source: Literal["template"] = "template"
+    explanation_source: ExplanationSource = "template"
+    explanation_fallback: str | None = None
     warnings: list[str] = field(default_factory=list)
     model_version: str = ""

@@ -18,7 +18,7 @@ from functions import app as app_module
 from functions import settings as settings_module
 from functions.app import create_app
 from functions.settings import ARTIFACTS_DIR_VAR, Settings
-from ranking.types import ExplainResult, LearnerProfile, RecommendResult
+from ranking.types import ExplainerMode, ExplainResult, LearnerProfile, RecommendResult
 from tests.conftest import EVENTS_DIR
 
 
@@ -209,10 +209,18 @@ class ExplodingRecommender:
         k: int = 10,
         platforms: Sequence[str] | None = None,
         explain: bool = True,
+        explainer: ExplainerMode = "template",
+        budget_s: float = 3.0,
     ) -> RecommendResult:
         raise RuntimeError("database password is hunter2")
 
-    def explain(self, profile: LearnerProfile, problem_id: str) -> ExplainResult:
+    def explain(
+        self,
+        profile: LearnerProfile,
+        problem_id: str,
+        explainer: ExplainerMode = "template",
+        budget_s: float = 3.0,
+    ) -> ExplainResult:
         raise RuntimeError("database password is hunter2")
 
     def health(self) -> dict[str, Any]:
