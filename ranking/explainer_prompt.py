@@ -16,25 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ranking.catalogue import Problem
 from ranking.types import Reasons, Status
 
 # Bump when the prompt text changes: the export's agreement check and the
 # evaluation record it.
-PROMPT_VERSION = "2"
-MAX_TOPICS = 3
+PROMPT_VERSION = "3"
+MAX_TOPICS = 2
+MAX_RELATED_IN_PROMPT = 1
 PLATFORM_NAMES = {"leetcode": "LeetCode", "codeforces": "Codeforces"}
 STATUS_CLAUSES: dict[Status, str] = {
     "solved": "which you solved",
     "failed": "which you did not manage to solve",
     "attempted": "which you have started but not finished",
 }
-STEP_CLAUSES = {
-    "easier": "it is easier than your level of about {level}, a quick win",
-    "same level": "it matches your level of about {level}",
-    "small step up": "it is a small step up from your level of about {level}",
-    "big step up": "it is a big step up from your level of about {level}",
+STEP_PHRASES = {
+    "easier": "easier than your level of about {level}, a quick win",
+    "same level": "matching your level of about {level}",
+    "small step up": "a small step up from your level of about {level}",
+    "big step up": "a big step up from your level of about {level}",
 }
 
 
@@ -111,20 +113,18 @@ def _join(words: tuple[str, ...] | list[str]) -> str:
 
 
 def render_facts(facts: Facts) -> str:
-    """Write the facts as short numbered lines, the only content of the user turn."""
-    label = f"{facts.difficulty_label} " if facts.difficulty_label else ""
-    article = "an" if (label or facts.platform)[:1] in ("A", "E", "I", "O", "U") else "a"
-    rating = ""
-    if facts.rating is not None:
-        rating = f", rated {'about ' if facts.rating_estimated else ''}{facts.rating}"
-    lines = [f"Problem: {facts.title}, {article} {label}{facts.platform} problem{rating}."]
-    if facts.topics:
-        lines.append(f"Topics: {_join(facts.topics)}.")
+    """Write the facts as short numbered sentences, the only content of the user turn.
+
+    The problem's own topics, its platform and a second related item stay out
+    of the prompt: every extra line gave the model something to misplace. The
+    checker still accepts them, because they are true.
+    """
+    lines = [f"Problem: {facts.title}."]
     if facts.already_solved:
         lines.append("You have already solved it.")
     elif facts.review:
         lines.append("You tried it before and have not solved it yet.")
-    for title, status in facts.related:
+    for title, status in facts.related[:MAX_RELATED_IN_PROMPT]:
         lines.append(f"It is similar to {title}, {STATUS_CLAUSES[status]}.")
     if facts.goal_topics:
         lines.append(f"It practises {_join(facts.goal_topics)}, which your goal names.")
@@ -132,8 +132,14 @@ def render_facts(facts: Facts) -> str:
         lines.append(f"It practises {_join(facts.weak_topics)}, where you failed or were slow before.")
     if facts.new_topics:
         lines.append(f"It introduces {_join(facts.new_topics)}, which you have not practised yet.")
-    if facts.step_label in STEP_CLAUSES and facts.level is not None:
-        lines.append("Difficulty: " + STEP_CLAUSES[facts.step_label].format(level=facts.level) + ".")
+    rating = None
+    if facts.rating is not None:
+        rating = f"It is rated {'about ' if facts.rating_estimated else ''}{facts.rating}"
+    if facts.step_label in STEP_PHRASES and facts.level is not None:
+        step = STEP_PHRASES[facts.step_label].format(level=facts.level)
+        lines.append(f"{rating}, {step}." if rating else f"It is {step}.")
+    elif rating:
+        lines.append(f"{rating}.")
     if facts.companies:
         lines.append(f"It was asked in interviews at {_join(facts.companies)}.")
     return "\n".join(f"{number}. {line}" for number, line in enumerate(lines, start=1))
@@ -141,53 +147,67 @@ def render_facts(facts: Facts) -> str:
 
 SYSTEM = (
     "You tell a learner in plain words why a practice problem was picked for them. "
-    "Use only the numbered facts. Write one or two short sentences, at most 50 words, "
-    "to the learner as 'you'. "
-    "Never name a problem, topic, company, difficulty or number that the facts do not give."
+    "Combine the numbered facts into one or two sentences, keeping their wording, and "
+    "add nothing that the facts do not say. Say each fact once."
 )
+
+
+def _example(title: str, answer: str, **fields: Any) -> tuple[Facts, str]:
+    blank: dict[str, Any] = {
+        "platform": "LeetCode",
+        "difficulty_label": "",
+        "rating": None,
+        "rating_estimated": False,
+        "topics": (),
+        "related": (),
+        "weak_topics": (),
+        "new_topics": (),
+        "goal_topics": (),
+        "step_label": None,
+        "level": None,
+        "companies": (),
+        "review": False,
+        "already_solved": False,
+    }
+    return Facts(title=title, **{**blank, **fields}), answer
+
+
 _EXAMPLES = (
-    (
-        Facts(
-            title="Coin Change",
-            platform="LeetCode",
-            difficulty_label="Medium",
-            rating=1500,
-            rating_estimated=True,
-            topics=("dynamic programming", "array"),
-            related=(("House Robber", "failed"),),
-            weak_topics=("dynamic programming",),
-            new_topics=(),
-            goal_topics=(),
-            step_label="small step up",
-            level=1300,
-            companies=("Amazon",),
-            review=False,
-            already_solved=False,
-        ),
-        "Coin Change works on dynamic programming, where you failed or were slow before, and it is similar "
-        "to House Robber, which you did not manage to solve. It is a small step up from your level of "
-        "about 1300 and Amazon asks it.",
+    _example(
+        "Coin Change",
+        "Coin Change practises dynamic programming, where you failed or were slow before, and it is "
+        "similar to House Robber, which you did not manage to solve. It is a small step up from your "
+        "level of about 1300, and Amazon asks it.",
+        rating=1500,
+        rating_estimated=True,
+        related=(("House Robber", "failed"),),
+        weak_topics=("dynamic programming",),
+        step_label="small step up",
+        level=1300,
+        companies=("Amazon",),
     ),
-    (
-        Facts(
-            title="Boy or Girl",
-            platform="Codeforces",
-            difficulty_label="",
-            rating=800,
-            rating_estimated=False,
-            topics=("strings", "implementation"),
-            related=(("Word Capitalization", "solved"),),
-            weak_topics=(),
-            new_topics=("strings",),
-            goal_topics=(),
-            step_label="same level",
-            level=850,
-            companies=(),
-            review=False,
-            already_solved=False,
-        ),
+    _example(
+        "Boy or Girl",
         "Boy or Girl introduces strings, which you have not practised yet, and it is similar to Word "
-        "Capitalization, which you solved. At 800 it matches your level of about 850.",
+        "Capitalization, which you solved. Rated 800, it is easier than your level of about 1100, "
+        "a quick win.",
+        platform="Codeforces",
+        rating=800,
+        related=(("Word Capitalization", "solved"),),
+        new_topics=("strings",),
+        step_label="easier",
+        level=1100,
+    ),
+    _example(
+        "Trapping Rain Water",
+        "You tried Trapping Rain Water before and have not solved it yet, and it practises two pointers, "
+        "which your goal names. It is a big step up from your level of about 1600.",
+        rating=2100,
+        rating_estimated=True,
+        review=True,
+        goal_topics=("two pointers",),
+        step_label="big step up",
+        level=1600,
     ),
 )
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ranking.explainer_prompt import Facts
 
 MAX_WORDS = 60
-REPEAT_WORDS = 4
+REPEAT_WORDS = 5
 DIFFICULTY_LABELS = ("Easy", "Medium", "Hard")
 PLATFORMS = ("LeetCode", "Codeforces", "HackerRank", "AtCoder")
 # Technique names a model may use for a topic, grouped with the catalogue tags
@@ -88,7 +88,7 @@ SOLVED_CLAIMS = ("already solved",)
 COMPANY_CLAIMS = ("interview", "interviews", "asks it", "ask it", "asked at", "asked by", "companies")
 STEP_CLAIMS = {
     "easier": ("easier", "quick win", "below your level"),
-    "same level": ("matches your level", "same level", "at your level", "right at your level"),
+    "same level": ("matches your level", "matching your level", "same level", "at your level"),
     "small step up": ("small step",),
     "big step up": ("big step", "large step", "stretch", "harder", "challenge"),
 }
@@ -148,6 +148,12 @@ FUNCTION_WORDS = frozenset(
 )
 
 
+# Words that make a catalogue title an ordinary phrase when every word is one of them.
+GENERIC_WORDS = frozenset(
+    ["problem", "problems", "task", "easy", "medium", "hard", "version", "easy version", "hard version"]
+)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Names the checker recognises: every catalogue title, topic and company."""
@@ -159,17 +165,21 @@ class Vocabulary:
     @classmethod
     def build(cls, titles: Iterable[str], topics: Iterable[str], companies: Iterable[str]) -> Vocabulary:
         """Lower-case every name; companies are matched only where the text capitalises them."""
+        topic_set = frozenset(topic.lower() for topic in topics)
+        common = FUNCTION_WORDS | GENERIC_WORDS | {word for topic in topic_set for word in topic.split()}
         return cls(
-            titles=frozenset(title.lower() for title in titles if _is_distinct_title(title)),
-            topics=frozenset(topic.lower() for topic in topics),
+            titles=frozenset(title.lower() for title in titles if _is_distinct_title(title, common)),
+            topics=topic_set,
             companies=frozenset(company.lower() for company in companies if len(company) >= 2),
         )
 
 
-def _is_distinct_title(title: str) -> bool:
-    # One-word titles ("Array", "Game") are ordinary words in running text;
-    # invented ones are still caught by the capitalised-phrase rule.
-    return len(title.split()) >= 2
+def _is_distinct_title(title: str, common: frozenset[str]) -> bool:
+    # One-word titles ("Array", "Game") and titles made only of common words
+    # ("Hard Problem", "And Graph") are ordinary phrases in running text. An
+    # invented title is still caught by the capitalised-phrase rule.
+    words = title.lower().split()
+    return len(words) >= 2 and not all(word in common for word in words)
 
 
 def _normalise(text: str) -> str:
