@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts demo serve test lint typecheck bench finetune report lambda-package clean
+.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench finetune report lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ install: $(VENV)/.installed
 
 artifacts: install
 	$(PY) -m export.build_all --out $(ARTIFACTS)
+
+# The generative explainer is built in its own venv (build/explainer-env),
+# because the onnxruntime-genai model builder needs transformers 5.
+explainer-env: install
+	$(PY) -m export.export_explainer --env-only
+
+explainer: install
+	$(PY) -m export.export_explainer --out $(ARTIFACTS)/explainer
 
 demo: artifacts
 	$(PY) -m functions.demo --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
