@@ -342,6 +342,57 @@ def ability_steps(pipeline: Pipeline, attempts: Sequence[Attempt]) -> tuple[np.n
     return np.asarray(steps), np.asarray(outcomes)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _split_thresholds(booster: lgb.Booster) -> list[float]:
+    """Every numerical ``<=`` split threshold of the booster, as LightGBM stores it (float64)."""
+    thresholds: list[float] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if "split_index" not in node:
+            return
+        if node.get("decision_type") == "<=":
+            thresholds.append(float(node["threshold"]))
+        walk(node["left_child"])
+        walk(node["right_child"])
+
+    for tree in booster.dump_model()["tree_info"]:
+        walk(tree["tree_structure"])
+    return thresholds
+
+
+def round_thresholds_down(model: Any, booster: lgb.Booster) -> int:
+    """Make float32 ONNX splits decide every float32 input as LightGBM's float64 splits do.
+
+    The converter rounds each threshold ``t`` to the nearest float32. When that
+    lands above ``t``, an input equal to the rounded value goes left in ONNX
+    and right in LightGBM, which moved one training run's scores by 0.03. The
+    largest float32 not above ``t`` gives the same decision for every float32
+    input. A rounded value shared by thresholds that rounded both ways is left
+    alone; the parity check still covers it. Returns the number of nodes changed.
+    """
+    rounded_up: dict[float, set[bool]] = {}
+    for threshold in _split_thresholds(booster):
+        if not abs(threshold) < FLOAT32_MAX:
+            continue
+        value = float(np.float32(threshold))
+        rounded_up.setdefault(value, set()).add(value > threshold)
+    changed = 0
+    for node in model.graph.node:
+        if node.op_type != "TreeEnsembleRegressor":
+            continue
+        attributes = {attribute.name: attribute for attribute in node.attribute}
+        modes = [mode.decode() for mode in attributes["nodes_modes"].strings]
+        values = attributes["nodes_values"].floats
+        for index, mode in enumerate(modes):
+            value = float(np.float32(values[index]))
+            if mode == "BRANCH_LEQ" and rounded_up.get(value) == {True}:
+                values[index] = float(np.nextafter(np.float32(value), np.float32(-np.inf)))
+                changed += 1
+    return changed
+
+
 def export_onnx(booster: lgb.Booster, out_dir: Path, check_rows: np.ndarray) -> float:
     """Convert the booster to ONNX and return the max score difference on ``check_rows``."""
     model = convert_lightgbm(
@@ -350,6 +401,7 @@ def export_onnx(booster: lgb.Booster, out_dir: Path, check_rows: np.ndarray) -> 
         target_opset=ONNX_OPSET,
         zipmap=False,
     )
+    round_thresholds_down(model, booster)
     path = out_dir / RANKER_ONNX
     path.write_bytes(model.SerializeToString())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
