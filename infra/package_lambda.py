@@ -5,11 +5,15 @@ Usage::
     python -m infra.package_lambda --artifacts build/artifacts --out build/lambda
     sam build && sam deploy --guided
 
-The folder gets the ``functions`` and ``ranking`` packages, the built
-artifacts under ``artifacts/`` and a ``requirements.txt`` derived from the
+The folder gets the ``functions`` and ``ranking`` packages, the catalogue,
+encoder, index and ranker artifacts under ``artifacts/`` and a
+``requirements.txt`` derived from the
 ``serving`` extra in ``pyproject.toml``, which ``sam build`` installs.
 boto3 is left out because the Lambda Python runtime provides it, and uvicorn
-because only the local server uses it.
+because only the local server uses it. The explainer model is left out: its
+318 MB would take the package past Lambda's 250 MB limit for unzipped code,
+so the deployed functions answer with the template and say so in
+``explanation_fallback``.
 """
 
 from __future__ import annotations
@@ -64,7 +68,10 @@ def package_lambda(artifacts: Path, out_dir: Path) -> Path:
         shutil.copytree(
             REPO_ROOT / package, out_dir / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-    shutil.copytree(artifacts, out_dir / "artifacts")
+    for name in (CATALOGUE_DIR, ENCODER_DIR, INDEX_DIR, RANKER_DIR):
+        shutil.copytree(artifacts / name, out_dir / "artifacts" / name)
+    if (artifacts / "manifest.json").is_file():
+        shutil.copy2(artifacts / "manifest.json", out_dir / "artifacts" / "manifest.json")
     (out_dir / "requirements.txt").write_text("\n".join(lambda_requirements()) + "\n")
     return out_dir
 

@@ -65,10 +65,12 @@ NO_EXPLAINER = "no explainer model is loaded"
 
 
 def model_version_of(root: Path) -> str:
-    """Return a short id for the artifact set: a hash over the four manifests."""
+    """Return a short id for the artifact set: a hash over the manifests, the explainer's when present."""
     digest = hashlib.sha256()
     for name in (CATALOGUE_DIR, ENCODER_DIR, INDEX_DIR, RANKER_DIR):
         digest.update(manifest_sha256(root / name).encode())
+    if (root / EXPLAINER_DIR / "manifest.json").is_file():
+        digest.update(manifest_sha256(root / EXPLAINER_DIR).encode())
     return digest.hexdigest()[:12]
 
 

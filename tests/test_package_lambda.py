@@ -59,6 +59,14 @@ def test_package_contents(package_dir: Path) -> None:
     assert not list(package_dir.rglob("__pycache__"))
 
 
+def test_package_leaves_out_the_explainer_model(artifacts_dir: Path, package_dir: Path) -> None:
+    # The explainer alone would pass Lambda's 250 MB limit for unzipped code.
+    assert (artifacts_dir / "explainer" / "model.onnx.data").is_file()
+    assert not (package_dir / "artifacts" / "explainer").exists()
+    size = sum(path.stat().st_size for path in (package_dir / "artifacts").rglob("*") if path.is_file())
+    assert size < 150 * 1024 * 1024
+
+
 def test_requirements_leave_out_runtime_packages(package_dir: Path) -> None:
     requirements = (package_dir / "requirements.txt").read_text().split()
     names = {req.split("=")[0].split(">")[0].split("<")[0] for req in requirements}
@@ -95,7 +103,7 @@ def test_package_rejects_missing_artifacts(tmp_path: Path) -> None:
 
 def test_package_rejects_corrupt_artifact(artifacts_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "artifacts"
-    shutil.copytree(artifacts_dir, copy)
+    shutil.copytree(artifacts_dir, copy, ignore=shutil.ignore_patterns("explainer"))
     with (copy / "ranker" / "ranker.onnx").open("ab") as handle:
         handle.write(b"0")
     with pytest.raises(PackagingError, match=r"ranker\.onnx does not match the sha256"):
