@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench finetune report lambda-package clean
+.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench bench-explainer finetune report lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: artifacts
 	$(PY) -m bench.bench_encoder --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_recommend --artifacts $(ARTIFACTS)
 	$(PY) -m bench.bench_ranker --artifacts $(ARTIFACTS)
+	$(PY) -m bench.bench_explainer --artifacts $(ARTIFACTS)
+
+# Builds the int8 and optimum fp32 variants into build/explainer-variants on first use.
+bench-explainer: artifacts
+	$(PY) -m bench.bench_explainer --artifacts $(ARTIFACTS)
 
 finetune: artifacts
 	$(PY) -m export.finetune_encoder --artifacts $(ARTIFACTS)
