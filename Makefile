@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench bench-explainer finetune report lambda-package clean
+.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench bench-explainer evaluate-explainer finetune report lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ finetune: artifacts
 report: artifacts
 	$(PY) -m export.report --artifacts $(ARTIFACTS) --out docs/evaluation.md \
 		$(if $(FINETUNED),--finetuned $(FINETUNED))
+
+# 240 real explanations with faithfulness, fallback, length and latency.
+evaluate-explainer: artifacts
+	$(PY) -m export.evaluate_explainer --artifacts $(ARTIFACTS) --out docs/explainer-evaluation.md
 
 lambda-package: artifacts
 	$(PY) -m infra.package_lambda --artifacts $(ARTIFACTS) --out build/lambda

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/artifacts"), help="artifacts folder")
     parser.add_argument("--force", action="store_true", help="rebuild every step")
     parser.add_argument(
-        "--no-explainer", action="store_true", help="skip the explainer (templates only, 2 GB less disk)"
+        "--no-explainer",
+        action="store_true",
+        help="skip the explainer (templates only; saves about 5 GB under build/)",
     )
     args = parser.parse_args(argv)
     # Only this project's loggers speak at INFO; onnxruntime's quantizer logs

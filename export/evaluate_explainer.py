@@ -47,6 +47,9 @@ from ranking.types import LearnerProfile
 COMPANY_ROTATION = ("Google", "Amazon", "Meta")
 DEFAULT_PAIRS = 240
 PER_LEARNER = 2
+# Held-out cuts per Codeforces user: the data has 32 users, and half of the
+# learners come from them.
+CODEFORCES_CUTS_PER_USER = 4
 # Long enough that no explanation is cut by time here: the evaluation measures
 # quality and latency; the serving budget is checked against the latency.
 EVAL_BUDGET_S = 30.0
@@ -87,7 +90,7 @@ def learners(data_dir: Path, recommender: Recommender, count: int) -> list[tuple
     catalogue = recommender.pipeline.catalogue
     codeforces = [
         (example.group, example.profile)
-        for example in codeforces_examples(data_dir, catalogue, {"test": 1})
+        for example in codeforces_examples(data_dir, catalogue, {"test": CODEFORCES_CUTS_PER_USER})
         if example.profile.history
     ]
     neetcode: list[tuple[str, LearnerProfile]] = []
@@ -100,7 +103,8 @@ def learners(data_dir: Path, recommender: Recommender, count: int) -> list[tuple
             profile = LearnerProfile(history=profile.history, goal=profile.goal, target_companies=(company,))
         neetcode.append((example.group, profile))
     half = count // 2
-    return _spread(codeforces, half) + _spread(neetcode, count - half)
+    picked = _spread(codeforces, half)
+    return picked + _spread(neetcode, count - len(picked))
 
 
 def _spread(items: list[Any], count: int) -> list[Any]:
@@ -156,7 +160,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def summarise(results: list[PairResult]) -> dict[str, Any]:
-    """The figures the report states."""
+    """Compute the figures the report states."""
     count = len(results)
     grounded = sum(result.grounded for result in results)
     shown_ok = sum(not result.shown_problems for result in results)

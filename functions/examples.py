@@ -60,49 +60,43 @@ EXPLAIN_REQUEST_EXAMPLE: dict[str, Any] = {
 # The response examples below were produced by posting the request examples
 # to the service. Company lists are cut to three names, and the model version
 # changes with every rebuild of the artifacts.
-SAMPLE_MODEL_VERSION = "dc1322ae270f"
+SAMPLE_MODEL_VERSION = "00cce528be2d"
 
 RECOMMEND_RESPONSE_EXAMPLE: dict[str, Any] = {
     "recommendations": [
         {
-            "problem_id": "leetcode:sliding-window-maximum",
-            "title": "Sliding Window Maximum",
-            "url": "https://leetcode.com/problems/sliding-window-maximum/",
+            "problem_id": "leetcode:reconstruct-itinerary",
+            "title": "Reconstruct Itinerary",
+            "url": "https://leetcode.com/problems/reconstruct-itinerary/",
             "platform": "leetcode",
             "difficulty_label": "Hard",
             "rating": None,
-            "tags": [
-                "array",
-                "queue",
-                "sliding window",
-                "heap (priority queue)",
-                "monotonic queue",
-                "dequeue",
-            ],
-            "companies": ["makemytrip", "juspay", "phonepe"],
-            "score": 0.332057,
+            "tags": ["depth-first search", "graph", "eulerian circuit"],
+            "companies": ["compass", "salesforce", "visa"],
+            "score": 0.961281,
             "reasons": {
                 "related": [],
-                "topic_gap": ["sliding window"],
-                "new_topics": ["queue", "heap (priority queue)", "monotonic queue", "dequeue"],
+                "topic_gap": [],
+                "new_topics": ["depth-first search", "graph", "eulerian circuit"],
                 "difficulty": {
-                    "candidate_rating": 2253.0,
+                    "candidate_rating": 2288.0,
                     "learner_level": 1319.0,
-                    "step": 933.0,
+                    "step": 969.0,
                     "label": "big step up",
                     "rating_estimated": True,
                 },
                 "companies": ["google"],
-                "goal_similarity": 0.483,
-                "goal_topics": ["sliding window"],
+                "goal_similarity": 0.127,
+                "goal_topics": ["graph"],
                 "review": False,
                 "already_solved": False,
             },
             "explanation": (
-                "It practises sliding window, which your goal names. As a Hard problem rated about "
-                "2253, it is a big step up from your recent level of about 1319. It was asked in "
-                "interviews at Google."
+                "It practises graph, which your goal names. As a Hard problem rated about 2288, it is "
+                "a big step up from your recent level of about 1319. It was asked in interviews at Google."
             ),
+            "explanation_source": "template",
+            "explanation_fallback": None,
         }
     ],
     "warnings": [],
@@ -114,19 +108,18 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
     "problem_id": "leetcode:minimum-window-substring",
     "title": "Minimum Window Substring",
     "explanation": (
-        "It is similar to Longest Substring Without Repeating Characters, which you did not manage "
-        "to solve. It practises sliding window, which your goal names. As a Hard problem rated "
-        "about 2266, it is a big step up from your recent level of about 1319. It was asked in "
-        "interviews at Google."
+        "Minimum Window Substring practises sliding window, which your goal names. It is a big step "
+        "up from your level of about 1319, and Google asks it."
     ),
-    "explanation_source": "template",
+    "explanation_source": "model",
+    "explanation_fallback": None,
     "reasons": {
         "related": [
             {
                 "problem_id": "leetcode:longest-substring-without-repeating-characters",
                 "title": "Longest Substring Without Repeating Characters",
                 "status": "failed",
-                "similarity": 0.704,
+                "similarity": 0.723,
             }
         ],
         "topic_gap": ["hash table", "string", "sliding window", "two pointers"],
@@ -139,7 +132,7 @@ EXPLAIN_RESPONSE_EXAMPLE: dict[str, Any] = {
             "rating_estimated": True,
         },
         "companies": ["google"],
-        "goal_similarity": 0.175,
+        "goal_similarity": 0.189,
         "goal_topics": ["sliding window"],
         "review": False,
         "already_solved": False,

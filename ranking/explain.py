@@ -13,6 +13,8 @@ from ranking.catalogue import Problem
 from ranking.types import DifficultyStep, Reasons
 
 MAX_TOPICS = 2
+# The grounding check's limit, which the template keeps too.
+MAX_WORDS = 60
 RELATED_CLAUSES = {
     "solved": "which you solved",
     "failed": "which you did not manage to solve",
@@ -94,4 +96,13 @@ def explain_template(
         sentences.append(f"It was asked in interviews at {_join(names)}.")
     if not sentences:
         sentences.append(f"The catalogue has no rating or topic tags for {problem.title}.")
-    return " ".join(sentences)
+    return " ".join(_within_limit(sentences))
+
+
+def _within_limit(sentences: list[str]) -> list[str]:
+    """Drop sentences, the related item's first and then from the end, until at most MAX_WORDS words."""
+    kept = list(sentences)
+    while len(kept) > 1 and sum(len(sentence.split()) for sentence in kept) > MAX_WORDS:
+        related = [sentence for sentence in kept if sentence.startswith("It is similar to ")]
+        kept.remove(related[0] if related else kept[-1])
+    return kept

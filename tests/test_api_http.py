@@ -135,7 +135,10 @@ def test_explain_sample_learner(client: httpx.Client) -> None:
     assert body["problem_id"] == examples.EXPLAIN_REQUEST_EXAMPLE["problem_id"]
     assert body["title"]
     assert body["explanation"]
-    assert body["explanation_source"] == "template"
+    # Model or template depends on whether generation finished within the
+    # default budget on this machine; tests/test_explainer_api.py pins each case.
+    assert body["explanation_source"] in ("model", "template")
+    assert (body["explanation_source"] == "model") == (body["explanation_fallback"] is None)
     assert body["model_version"]
 
 
@@ -353,12 +356,15 @@ def test_whole_float_k_is_accepted(client: httpx.Client) -> None:
 def test_explain_example_matches_service(client: httpx.Client) -> None:
     # Explanations depend on the catalogue and encoder, not on the ranker, so the
     # documented example must be exactly what the service returns.
-    response = client.post("/explain", json=examples.EXPLAIN_REQUEST_EXAMPLE)
+    # A long budget, so the model's greedy text is never cut by a slow machine.
+    request = {**examples.EXPLAIN_REQUEST_EXAMPLE, "explanation_budget_ms": 20000}
+    response = client.post("/explain", json=request)
     body = response.json()
     expected = examples.EXPLAIN_RESPONSE_EXAMPLE
 
     assert response.status_code == 200
     assert body["explanation"] == expected["explanation"]
+    assert body["explanation_source"] == expected["explanation_source"]
     # Similarities come from the int8 encoder, whose last digit may differ between CPUs.
     reasons, expected_reasons = dict(body["reasons"]), dict(expected["reasons"])
     assert reasons.pop("goal_similarity") == pytest.approx(expected_reasons.pop("goal_similarity"), abs=0.01)

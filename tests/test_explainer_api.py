@@ -133,7 +133,7 @@ def test_recommend_with_model_explanations(recommender: Recommender) -> None:
         assert (item["explanation_source"] == "model") == (item["explanation_fallback"] is None)
 
 
-def test_recommend_keeps_templates_when_the_budget_is_too_small(recommender: Recommender) -> None:
+def test_recommend_tiny_budget_keeps_templates(recommender: Recommender) -> None:
     body = {**examples.RECOMMEND_REQUEST_EXAMPLE, "k": 3, "explainer": "model", "explanation_budget_ms": 100}
     response = post(recommender, "/recommend", body)
     assert response.status_code == 200

@@ -100,7 +100,9 @@ def test_v1_recommend_returns_k_items(handlers: dict[str, Mangum]) -> None:
     assert header(response, "x-request-id") == event["requestContext"]["requestId"]
     body = body_of(response)
     assert len(body["recommendations"]) == json.loads(event["body"])["k"]
-    solved = {item["problem_id"] for item in json.loads(event["body"])["history"]}
+    # Failed items may come back for review; solved ones never do.
+    history = json.loads(event["body"])["history"]
+    solved = {item["problem_id"] for item in history if item["status"] == "solved"}
     assert solved.isdisjoint(item["problem_id"] for item in body["recommendations"])
 
 
@@ -112,7 +114,9 @@ def test_v2_explain_returns_explanation(handlers: dict[str, Mangum]) -> None:
     body = body_of(response)
     assert body["problem_id"] == json.loads(event["body"])["problem_id"]
     assert body["explanation"]
-    assert body["explanation_source"] == "template"
+    # The explainer finishes within the default budget or the template stands in, with its reason.
+    assert body["explanation_source"] in ("model", "template")
+    assert (body["explanation_source"] == "model") == (body["explanation_fallback"] is None)
     assert set(body["reasons"]) == {
         "related",
         "topic_gap",
