@@ -49,4 +49,7 @@ def test_describe_allowed_unknown_path() -> None:
 def test_describe_allowed_lists_fields() -> None:
     allowed = describe_allowed(ExplainRequest, (), list_fields=True)
 
-    assert allowed == ("known fields: learner_id, history, target_companies, target_role, goal, problem_id")
+    assert allowed == (
+        "known fields: learner_id, history, target_companies, target_role, goal, problem_id, "
+        "explainer, explanation_budget_ms"
+    )
