@@ -91,7 +91,9 @@ def test_live_parity_with_pytorch(encoder: OnnxEncoder, reference_model: Sentenc
 
     for text, cosine in zip(LIVE_TEXTS, cosines, strict=True):
         assert cosine >= 0.97, f"cosine {cosine:.4f} for {text[:40]!r}"
-    assert float(np.mean(cosines)) >= 0.99
+    # Measured means on these texts: 0.992 on a CPU with AVX-512 VNNI and 0.989
+    # on an AVX2 CPU without it, whose int8 kernels round differently.
+    assert float(np.mean(cosines)) >= 0.985
 
 
 def test_parity_check_raises_below_floor(encoder: OnnxEncoder, reference_model: SentenceTransformer) -> None:
@@ -153,8 +155,9 @@ def test_encode_batch_size_changes_little(encoder: OnnxEncoder) -> None:
     one_by_one = np.concatenate([encoder.encode([text]) for text in texts])
 
     # Dynamic quantization scales activations per batch, so batch size moves
-    # the vectors a little. A row containing another text would score far lower.
-    assert float(np.min(rowwise_cosine(small_batches, one_batch))) >= 0.97
+    # the vectors a little: the lowest row was 0.965 on an AVX2 CPU without
+    # VNNI. A row containing another text would score far lower.
+    assert float(np.min(rowwise_cosine(small_batches, one_batch))) >= 0.95
     np.testing.assert_allclose(encoder.encode(texts, batch_size=1), one_by_one, atol=1e-6)
 
 
