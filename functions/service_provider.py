@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from functions.settings import Settings
@@ -44,9 +45,28 @@ def recommender_factory(settings: Settings) -> ServiceFactory:
         # the Lambda handler, and so that importing the app stays cheap.
         from ranking.service import Recommender
 
-        return Recommender.from_artifacts(settings.artifacts_dir, threads=settings.encoder_threads)
+        return Recommender.from_artifacts(artifacts_root(settings), threads=settings.encoder_threads)
 
     return create
+
+
+def artifacts_root(settings: Settings) -> Path:
+    """Return the folder to load: ``artifacts_dir``, or the active S3 version fetched and verified."""
+    if settings.artifacts_bucket is None:
+        return settings.artifacts_dir
+    import boto3
+
+    from ranking.remote_artifacts import active_version, fetch_version
+
+    version = active_version(boto3.client("ssm"), settings.model_version_parameter)
+    logger.info("fetching model version %s from s3://%s", version, settings.artifacts_bucket)
+    return fetch_version(
+        boto3.client("s3"),
+        settings.artifacts_bucket,
+        settings.artifacts_prefix,
+        version,
+        settings.artifacts_cache_dir,
+    )
 
 
 def _failure_message(exc: Exception) -> str:
@@ -54,8 +74,9 @@ def _failure_message(exc: Exception) -> str:
     if isinstance(exc, ArtifactError | CatalogueError | FileNotFoundError):
         return (
             f"The recommender could not load its artifacts ({kind}). Rebuild them with "
-            "`make artifacts`, check the folder set by ARTIFACTS_DIR or --artifacts and "
-            "restart the service. The service log has the details."
+            "`make artifacts`, check the folder set by ARTIFACTS_DIR or --artifacts, or the "
+            "version that MODEL_VERSION_PARAMETER names in ARTIFACTS_BUCKET, and restart the "
+            "service. The service log has the details."
         )
     if isinstance(exc, ImportError):
         return (

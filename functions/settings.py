@@ -21,6 +21,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR_VAR = "ARTIFACTS_DIR"
 LOG_LEVEL_VAR = "LOG_LEVEL"
 ENCODER_THREADS_VAR = "ENCODER_THREADS"
+# With a bucket set, the active model version is fetched from S3 at cold start
+# into ARTIFACTS_CACHE_DIR instead of being read from ARTIFACTS_DIR.
+ARTIFACTS_BUCKET_VAR = "ARTIFACTS_BUCKET"
+ARTIFACTS_PREFIX_VAR = "ARTIFACTS_PREFIX"
+MODEL_VERSION_PARAMETER_VAR = "MODEL_VERSION_PARAMETER"
+ARTIFACTS_CACHE_DIR_VAR = "ARTIFACTS_CACHE_DIR"
+DEFAULT_ARTIFACTS_PREFIX = "models"
+DEFAULT_MODEL_VERSION_PARAMETER = "/practice-recommender/active-model-version"
+DEFAULT_ARTIFACTS_CACHE_DIR = Path("/tmp") / "artifacts"
 # Set by the Lambda runtime itself; its presence means the code runs inside Lambda.
 LAMBDA_FUNCTION_NAME_VAR = "AWS_LAMBDA_FUNCTION_NAME"
 
@@ -54,12 +63,24 @@ class Settings:
         the choice to ONNX Runtime.
     in_lambda
         Whether the process runs inside AWS Lambda.
+    artifacts_bucket
+        S3 bucket of the model registry; ``None`` reads ``artifacts_dir``.
+    artifacts_prefix
+        Key prefix of the registry inside the bucket.
+    model_version_parameter
+        SSM parameter naming the version to serve.
+    artifacts_cache_dir
+        Local folder the fetched version is written to.
     """
 
     artifacts_dir: Path = PROJECT_ROOT / DEFAULT_ARTIFACTS_DIR
     log_level: str = DEFAULT_LOG_LEVEL
     encoder_threads: int | None = None
     in_lambda: bool = False
+    artifacts_bucket: str | None = None
+    artifacts_prefix: str = DEFAULT_ARTIFACTS_PREFIX
+    model_version_parameter: str = DEFAULT_MODEL_VERSION_PARAMETER
+    artifacts_cache_dir: Path = DEFAULT_ARTIFACTS_CACHE_DIR
 
 
 def resolve_artifacts_dir(value: str | Path, base: Path = PROJECT_ROOT) -> Path:
@@ -112,6 +133,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_parse_log_level(env.get(LOG_LEVEL_VAR, DEFAULT_LOG_LEVEL)),
         encoder_threads=_parse_encoder_threads(env.get(ENCODER_THREADS_VAR, "")),
         in_lambda=bool(env.get(LAMBDA_FUNCTION_NAME_VAR)),
+        artifacts_bucket=env.get(ARTIFACTS_BUCKET_VAR, "").strip() or None,
+        artifacts_prefix=env.get(ARTIFACTS_PREFIX_VAR, DEFAULT_ARTIFACTS_PREFIX).strip(),
+        model_version_parameter=env.get(MODEL_VERSION_PARAMETER_VAR, "").strip()
+        or DEFAULT_MODEL_VERSION_PARAMETER,
+        artifacts_cache_dir=Path(env.get(ARTIFACTS_CACHE_DIR_VAR, "").strip() or DEFAULT_ARTIFACTS_CACHE_DIR),
     )
 
 
