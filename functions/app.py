@@ -15,7 +15,7 @@ from functions.json_response import FiniteJSONResponse
 from functions.logs import configure_logging
 from functions.middleware import RequestContextMiddleware
 from functions.routes import router
-from functions.schemas import ExplainRequest, RecommendRequest
+from functions.schemas import ExplainRequest, FeedbackRequest, RecommendRequest
 from functions.service_provider import ServiceFactory, ServiceProvider, recommender_factory
 from functions.settings import Settings, get_settings
 
@@ -81,7 +81,9 @@ def create_app(
     )
     app.state.provider = provider
     app.state.settings = settings
-    install_error_handlers(app, {"/recommend": RecommendRequest, "/explain": ExplainRequest})
+    install_error_handlers(
+        app, {"/recommend": RecommendRequest, "/explain": ExplainRequest, "/feedback": FeedbackRequest}
+    )
     app.add_middleware(RequestContextMiddleware, provider=provider)
     app.include_router(router)
 

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from functions import convert, examples
 from functions.errors import NOT_FOUND, SERVICE_UNAVAILABLE, ApiError
+from functions.feedback_store import (
+    FeedbackStore,
+    FeedbackStoreError,
+    LocalFeedbackStore,
+    S3FeedbackStore,
+    anonymise,
+    write_batch,
+)
 from functions.schemas import (
     ErrorResponse,
     ExplainRequest,
     ExplainResponse,
+    FeedbackRequest,
+    FeedbackResponse,
     FieldError,
     HealthResponse,
     RecommendRequest,
     RecommendResponse,
 )
 from functions.service_provider import ServiceProvider, ServiceUnavailableError
+from functions.settings import Settings
 from ranking.service_api import RecommenderService
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
+# Used only outside Lambda when no salt is configured, so local runs work; a
+# deployed function without a salt refuses feedback instead.
+LOCAL_DEVELOPMENT_SALT = b"local-development-only"
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON, or not sent as JSON."},
@@ -188,3 +205,78 @@ def health(provider: ProviderDependency, response: Response) -> HealthResponse:
     details = {**service.health(), "load_seconds": provider.load_seconds}
 
     return HealthResponse(status="ok", model_version=service.model_version, details=details)
+
+
+def _feedback_salt(request: Request) -> bytes:
+    cached: bytes | None = getattr(request.app.state, "feedback_salt", None)
+    if cached is not None:
+        return cached
+    settings: Settings = request.app.state.settings
+    if settings.learner_id_salt:
+        salt = settings.learner_id_salt.encode("utf-8")
+    elif settings.learner_id_salt_parameter:
+        import boto3
+
+        try:
+            response = boto3.client("ssm").get_parameter(
+                Name=settings.learner_id_salt_parameter, WithDecryption=True
+            )
+        except Exception as exc:  # botocore's client and connection errors alike
+            logger.error("learner id salt unreadable from %s: %s", settings.learner_id_salt_parameter, exc)
+            raise ApiError(
+                503, SERVICE_UNAVAILABLE, "Feedback is not available: the learner id salt is unreadable."
+            ) from exc
+        salt = str(response["Parameter"]["Value"]).encode("utf-8")
+    elif not settings.in_lambda:
+        salt = LOCAL_DEVELOPMENT_SALT
+    else:
+        logger.error("feedback refused: set LEARNER_ID_SALT or LEARNER_ID_SALT_PARAMETER")
+        raise ApiError(503, SERVICE_UNAVAILABLE, "Feedback is not configured: no learner id salt is set.")
+    request.app.state.feedback_salt = salt
+    return salt
+
+
+def _feedback_store(request: Request) -> FeedbackStore:
+    store: FeedbackStore | None = getattr(request.app.state, "feedback_store", None)
+    if store is None:
+        settings: Settings = request.app.state.settings
+        if settings.feedback_bucket:
+            import boto3
+
+            store = S3FeedbackStore(boto3.client("s3"), settings.feedback_bucket, settings.feedback_prefix)
+        else:
+            store = LocalFeedbackStore(settings.feedback_dir)
+        request.app.state.feedback_store = store
+    return store
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    responses=_ERROR_RESPONSES,
+    summary="Record what learners did with recommendations",
+    description=(
+        "Stores a batch of feedback events (shown, clicked, solved, failed, dismissed, time "
+        "spent, whether the explanation helped) for the weekly retraining. Learner ids are "
+        "replaced by a salted hash before storage. The batch is acknowledged only once it is "
+        "stored; retrying the same batch, or an event with the same `event_id`, stores it once."
+    ),
+)
+def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+    salt = _feedback_salt(request)
+    unique = {event.event_id: event for event in reversed(body.events)}
+    events = [
+        {
+            **event.model_dump(mode="json", exclude={"learner_id"}),
+            "learner": anonymise(event.learner_id, salt),
+        }
+        for event in sorted(unique.values(), key=lambda item: item.event_id)
+    ]
+    try:
+        key = write_batch(_feedback_store(request), events, datetime.now(UTC))
+    except FeedbackStoreError as exc:
+        logger.error("feedback batch not stored: %s", exc)
+        raise ApiError(
+            503, SERVICE_UNAVAILABLE, "The feedback could not be stored; retry the same batch later."
+        ) from exc
+    return FeedbackResponse(accepted=len(events), batch=key)

@@ -330,6 +330,52 @@ class ExplainResponse(BaseModel):
     model_version: str
 
 
+FeedbackAction = Literal["shown", "clicked", "solved", "failed", "dismissed"]
+
+
+class FeedbackEvent(BaseModel):
+    """One thing a learner did with a recommendation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Client-made unique id; a retried event with the same id is stored once.",
+        examples=["0f5c2a9e-4b1d-4c1e-9a55-3d2f1e6b7c80"],
+    )
+    learner_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The platform's learner id. It is replaced by a salted hash before storage.",
+    )
+    problem_id: ProblemId
+    action: FeedbackAction = Field(description="What the learner did with the recommended problem.")
+    timestamp: datetime = Field(description="When it happened, ISO 8601 with a time zone.")
+    time_spent_minutes: float | None = Field(default=None, ge=0, le=10000)
+    explanation_helpful: StrictBool | None = Field(
+        default=None, description="The learner's rating of the explanation, when asked."
+    )
+    model_version: str | None = Field(default=None, max_length=64, description="From the recommend response.")
+    rank: int | None = Field(default=None, ge=1, le=50, description="Position in the recommend response.")
+
+
+class FeedbackRequest(BaseModel):
+    """Body of `POST /feedback`: a batch of events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[FeedbackEvent] = Field(min_length=1, max_length=100)
+
+
+class FeedbackResponse(BaseModel):
+    """Body of a successful `POST /feedback`."""
+
+    accepted: int = Field(description="Events stored, after dropping repeated ids within the batch.")
+    batch: str = Field(description="Storage key of the batch; a retry of the same batch gets the same key.")
+
+
 class HealthResponse(BaseModel):
     """Body of `GET /health`."""
 

@@ -27,6 +27,14 @@ ARTIFACTS_BUCKET_VAR = "ARTIFACTS_BUCKET"
 ARTIFACTS_PREFIX_VAR = "ARTIFACTS_PREFIX"
 MODEL_VERSION_PARAMETER_VAR = "MODEL_VERSION_PARAMETER"
 ARTIFACTS_CACHE_DIR_VAR = "ARTIFACTS_CACHE_DIR"
+FEEDBACK_BUCKET_VAR = "FEEDBACK_BUCKET"
+FEEDBACK_PREFIX_VAR = "FEEDBACK_PREFIX"
+FEEDBACK_DIR_VAR = "FEEDBACK_DIR"
+# The salt that hashes learner ids: the value itself, or an SSM SecureString naming it.
+LEARNER_ID_SALT_VAR = "LEARNER_ID_SALT"
+LEARNER_ID_SALT_PARAMETER_VAR = "LEARNER_ID_SALT_PARAMETER"
+DEFAULT_FEEDBACK_PREFIX = "feedback"
+DEFAULT_FEEDBACK_DIR = Path("build") / "feedback"
 DEFAULT_ARTIFACTS_PREFIX = "models"
 DEFAULT_MODEL_VERSION_PARAMETER = "/practice-recommender/active-model-version"
 DEFAULT_ARTIFACTS_CACHE_DIR = Path("/tmp") / "artifacts"
@@ -71,6 +79,10 @@ class Settings:
         SSM parameter naming the version to serve.
     artifacts_cache_dir
         Local folder the fetched version is written to.
+    feedback_bucket
+        S3 bucket for feedback batches; ``None`` writes to ``feedback_dir``.
+    learner_id_salt, learner_id_salt_parameter
+        The salt for hashing learner ids, or the SSM parameter holding it.
     """
 
     artifacts_dir: Path = PROJECT_ROOT / DEFAULT_ARTIFACTS_DIR
@@ -81,6 +93,11 @@ class Settings:
     artifacts_prefix: str = DEFAULT_ARTIFACTS_PREFIX
     model_version_parameter: str = DEFAULT_MODEL_VERSION_PARAMETER
     artifacts_cache_dir: Path = DEFAULT_ARTIFACTS_CACHE_DIR
+    feedback_bucket: str | None = None
+    feedback_prefix: str = DEFAULT_FEEDBACK_PREFIX
+    feedback_dir: Path = PROJECT_ROOT / DEFAULT_FEEDBACK_DIR
+    learner_id_salt: str | None = None
+    learner_id_salt_parameter: str | None = None
 
 
 def resolve_artifacts_dir(value: str | Path, base: Path = PROJECT_ROOT) -> Path:
@@ -138,6 +155,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         model_version_parameter=env.get(MODEL_VERSION_PARAMETER_VAR, "").strip()
         or DEFAULT_MODEL_VERSION_PARAMETER,
         artifacts_cache_dir=Path(env.get(ARTIFACTS_CACHE_DIR_VAR, "").strip() or DEFAULT_ARTIFACTS_CACHE_DIR),
+        feedback_bucket=env.get(FEEDBACK_BUCKET_VAR, "").strip() or None,
+        feedback_prefix=env.get(FEEDBACK_PREFIX_VAR, DEFAULT_FEEDBACK_PREFIX).strip(),
+        feedback_dir=resolve_artifacts_dir(env.get(FEEDBACK_DIR_VAR, "").strip() or DEFAULT_FEEDBACK_DIR),
+        learner_id_salt=env.get(LEARNER_ID_SALT_VAR) or None,
+        learner_id_salt_parameter=env.get(LEARNER_ID_SALT_PARAMETER_VAR, "").strip() or None,
     )
 
 
