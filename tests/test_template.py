@@ -53,7 +53,7 @@ def keep_root_logging() -> Iterator[None]:
 def test_handlers_are_importable() -> None:
     functions = serverless_functions(load_template())
 
-    assert set(functions) == {"RecommendFunction", "ExplainFunction"}
+    assert set(functions) == {"RecommendFunction", "ExplainFunction", "FeedbackFunction"}
     for name, properties in functions.items():
         module_name, _, attribute = properties["Handler"].rpartition(".")
         module = importlib.import_module(module_name)
@@ -66,7 +66,7 @@ def test_routes_match_the_app() -> None:
         (event["Properties"]["Method"], event["Properties"]["Path"])
         for properties in serverless_functions(template).values()
         for event in properties["Events"].values()
-        if event["Type"] == "HttpApi"
+        if event["Type"] == "Api"
     }
     spec = create_app(settings=Settings()).openapi()
     app_routes = {
@@ -76,11 +76,55 @@ def test_routes_match_the_app() -> None:
     assert routes == app_routes
 
 
-def test_environment_names_match_settings() -> None:
-    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-
-    assert set(variables) == {
-        settings_module.ARTIFACTS_DIR_VAR,
-        settings_module.LOG_LEVEL_VAR,
-        settings_module.ENCODER_THREADS_VAR,
+def settings_variable_names() -> set[str]:
+    """Return the values of the ``*_VAR`` constants in ``functions/settings.py``."""
+    return {
+        value
+        for name, value in vars(settings_module).items()
+        if name.endswith("_VAR") and isinstance(value, str)
     }
+
+
+def test_environment_names_match_settings() -> None:
+    template = load_template()
+    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for properties in serverless_functions(template).values():
+        variables |= set(properties.get("Environment", {}).get("Variables", {}))
+
+    assert variables - settings_variable_names() == set()
+
+
+def test_functions_deploy_through_canary() -> None:
+    template = load_template()
+    alias = template["Globals"]["Function"]["AutoPublishAlias"]
+    alarms = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+    assert alias == "live"
+    for name, properties in serverless_functions(template).items():
+        preference = properties["DeploymentPreference"]
+        referenced = {alarm["Ref"] for alarm in preference["Alarms"]}
+        assert properties.get("AutoPublishAlias", alias) == "live", name
+        assert preference["Type"] == "Canary10Percent5Minutes", name
+        assert referenced, name
+        assert referenced <= alarms, name
+
+
+def test_api_key_required_except_health() -> None:
+    template = load_template()
+    api = template["Resources"]["PracticeApi"]["Properties"]
+    required = {}
+    for properties in serverless_functions(template).values():
+        for event in properties["Events"].values():
+            route = event["Properties"]
+            override = route.get("Auth", {}).get("ApiKeyRequired")
+            required[route["Path"]] = api["Auth"]["ApiKeyRequired"] if override is None else override
+
+    assert api["Auth"]["ApiKeyRequired"] is True
+    assert required["/recommend"] is True
+    assert required["/explain"] is True
+    assert required["/feedback"] is True
+    assert required["/health"] is False
