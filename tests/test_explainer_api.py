@@ -8,7 +8,6 @@ the grounding check must reject it and the template must stand in.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -31,19 +30,13 @@ from ranking.generate import OnnxDecoder
 from ranking.grounding import check_explanation
 from ranking.service import NO_EXPLAINER, Recommender, vocabulary_of
 from ranking.types import LearnerProfile
+from tests.asgi import post_json
 from tests.tiny_decoder import SPEC, build_tiny_decoder
 
 
 def post(recommender: Recommender, path: str, body: dict[str, Any]) -> httpx.Response:
     """POST ``body`` to the app serving ``recommender``, in process."""
-    app = create_app(lambda: recommender, settings=Settings())
-
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            return await client.post(path, json=body)
-
-    return asyncio.run(send())
+    return post_json(create_app(lambda: recommender, settings=Settings()), path, body)
 
 
 def profile_and_id(body: dict[str, Any]) -> tuple[LearnerProfile, str]:

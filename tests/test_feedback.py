@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from functions.app import create_app
 from functions.feedback_store import S3FeedbackStore, anonymise, read_events
 from functions.settings import Settings
 from ranking.exceptions import ArtifactError
+from tests.asgi import post_json
 
 BUCKET = "feedback-test"
 EVENT = {
@@ -38,14 +38,7 @@ def no_recommender() -> Any:
 
 
 def post(settings: Settings, body: dict[str, Any]) -> httpx.Response:
-    app = create_app(no_recommender, settings=settings)
-
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            return await client.post("/feedback", json=body)
-
-    return asyncio.run(send())
+    return post_json(create_app(no_recommender, settings=settings), "/feedback", body)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ is a new app with its own /tmp folder, loading whatever version SSM names.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from functions.feedback_store import S3FeedbackStore, read_events
 from functions.settings import Settings
 from infra.registry import promote, publish, rollback
 from ranking.artifacts import read_manifest, write_manifest
+from tests.asgi import post_json
 
 BUCKET = "registry-e2e"
 PREFIX = "models"
@@ -74,12 +74,7 @@ def container(cache: Path) -> Any:
 
 
 def call(app: Any, path: str, body: dict[str, Any]) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            return await client.post(path, json=body)
-
-    return asyncio.run(send())
+    return post_json(app, path, body)
 
 
 def test_publish_promote_serve_feedback_rollback(

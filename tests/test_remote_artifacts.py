@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from ranking.exceptions import ArtifactError
 from ranking.remote_artifacts import VERIFIED_MARKER, active_version, fetch_version, version_prefix
+from tests.asgi import post_json
 
 BUCKET = "models-test"
 PREFIX = "models"
@@ -119,10 +120,6 @@ def publish_folder(s3: Any, root: Path, version: str, components: tuple[str, ...
 
 
 def test_service_cold_starts_from_s3(aws: SimpleNamespace, artifacts_dir: Path, tmp_path: Path) -> None:
-    import asyncio
-
-    import httpx
-
     from functions.app import create_app
     from functions.settings import Settings
 
@@ -136,14 +133,7 @@ def test_service_cold_starts_from_s3(aws: SimpleNamespace, artifacts_dir: Path, 
         model_version_parameter=parameter,
         artifacts_cache_dir=tmp_path / "cache",
     )
-    app = create_app(settings=settings)
-
-    async def recommend() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            return await client.post("/recommend", json={"k": 3})
-
-    response = asyncio.run(recommend())
+    response = post_json(create_app(settings=settings), "/recommend", {"k": 3})
     assert response.status_code == 200, response.text
     assert len(response.json()["recommendations"]) == 3
     assert (tmp_path / "cache" / "feedc0ffee00" / "ranker" / "manifest.json").is_file()
@@ -152,10 +142,7 @@ def test_service_cold_starts_from_s3(aws: SimpleNamespace, artifacts_dir: Path, 
 def test_missing_active_version_fails_fast_with_one_log_line(
     aws: SimpleNamespace, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import asyncio
     import logging
-
-    import httpx
 
     from functions.app import create_app
     from functions.settings import Settings
@@ -166,14 +153,8 @@ def test_missing_active_version_fails_fast_with_one_log_line(
         artifacts_cache_dir=tmp_path / "cache",
     )
     app = create_app(settings=settings)
-
-    async def post_twice() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            return [await client.post("/recommend", json={"k": 3}) for _ in range(2)]
-
     with caplog.at_level(logging.ERROR):
-        responses = asyncio.run(post_twice())
+        responses = [post_json(app, "/recommend", {"k": 3}) for _ in range(2)]
     assert [response.status_code for response in responses] == [503, 503]
     assert "MODEL_VERSION_PARAMETER" in responses[0].json()["error"]["message"]
     failures = [record for record in caplog.records if record.message == "recommender failed to load"]
