@@ -346,7 +346,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _split_thresholds(booster: lgb.Booster) -> list[float]:
-    """Every numerical ``<=`` split threshold of the booster, as LightGBM stores it (float64)."""
+    """List every numerical ``<=`` split threshold of the booster, as LightGBM stores it (float64)."""
     thresholds: list[float] = []
 
     def walk(node: dict[str, Any]) -> None:

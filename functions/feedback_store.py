@@ -29,7 +29,7 @@ class FeedbackStoreError(Exception):
 
 
 class FeedbackStore(Protocol):
-    """Where batches go: an S3 prefix or a local folder."""
+    """A destination for batches: an S3 prefix or a local folder."""
 
     def put(self, key: str, body: bytes) -> None:
         """Write ``body`` under ``key``, replacing an object with the same key."""
@@ -113,7 +113,7 @@ def anonymise(learner_id: str, salt: bytes) -> str:
 
 
 def batch_key(event_ids: Iterable[str], received: datetime) -> str:
-    """The storage key of a batch: its day, then a hash of its sorted event ids."""
+    """Return the storage key of a batch: its day, then a hash of its sorted event ids."""
     digest = hashlib.sha256("\n".join(sorted(event_ids)).encode("utf-8")).hexdigest()[:32]
     return f"{EVENTS_FOLDER}/date={received.astimezone(UTC):%Y-%m-%d}/{digest}.jsonl"
 
@@ -121,9 +121,8 @@ def batch_key(event_ids: Iterable[str], received: datetime) -> str:
 def write_batch(store: FeedbackStore, events: list[dict[str, Any]], received: datetime) -> str:
     """Write one batch of already anonymised events and return its key.
 
-    The key depends only on the event ids, and the day of the first receipt is
-    kept by the caller's ``received``; a retry on another day writes a second
-    copy that ``read_events`` drops.
+    The key depends on the event ids and on the day of ``received``. A retry
+    on another day therefore writes a second copy, which ``read_events`` drops.
     """
     if not events:
         raise ValueError("a feedback batch needs at least one event")

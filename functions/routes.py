@@ -230,7 +230,9 @@ def _feedback_salt(request: Request) -> bytes:
     elif not settings.in_lambda:
         salt = LOCAL_DEVELOPMENT_SALT
     else:
-        logger.error("feedback refused: set LEARNER_ID_SALT or LEARNER_ID_SALT_PARAMETER")
+        logger.error(
+            "feedback rejected: learner id salt missing; set LEARNER_ID_SALT or LEARNER_ID_SALT_PARAMETER"
+        )
         raise ApiError(503, SERVICE_UNAVAILABLE, "Feedback is not configured: no learner id salt is set.")
     request.app.state.feedback_salt = salt
     return salt

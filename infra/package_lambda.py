@@ -12,7 +12,7 @@ encoder, index and ranker artifacts under ``artifacts/`` and a
 boto3 is left out because the Lambda Python runtime provides it, and uvicorn
 because only the local server uses it. The explainer model is left out: its
 318 MB would take the package past Lambda's 250 MB limit for unzipped code,
-so the deployed functions answer with the template and say so in
+so the deployed functions return the template and give the reason in
 ``explanation_fallback``.
 """
 

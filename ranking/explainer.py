@@ -8,7 +8,7 @@ computes the KV cache of the static prompt prefix, once per process.
 ``Explainer.explain(facts, budget_s)`` writes one explanation within the
 budget and runs the grounding checker on it. The caller shows the text only
 when ``ModelExplanation.grounded`` is true and falls back to the template
-otherwise; ``problems`` says why.
+otherwise, and ``problems`` lists the reasons.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class Explainer:
         return " ".join(text.split()), result
 
     def explain(self, facts: Facts, budget_s: float = DEFAULT_BUDGET_S) -> ModelExplanation:
-        """Generate and check one explanation; ``grounded`` says whether it may be shown."""
+        """Generate and check one explanation; ``grounded`` tells whether it may be shown."""
         started = time.perf_counter()
         text, result = self.generate_text(facts, budget_s)
         if result.stop_reason != "stop_token":

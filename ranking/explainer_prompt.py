@@ -228,5 +228,5 @@ STATIC_PREFIX = (
 
 
 def build_prompt(facts: Facts) -> str:
-    """The whole prompt for ``facts``; it always starts with ``STATIC_PREFIX``."""
+    """Build the whole prompt for ``facts``, which always starts with ``STATIC_PREFIX``."""
     return STATIC_PREFIX + _user(facts) + "<|im_end|>\n<|im_start|>assistant\n"

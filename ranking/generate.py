@@ -45,7 +45,7 @@ class KVCache:
 
 @dataclass(frozen=True)
 class Generation:
-    """What one call to ``generate`` produced, with its timings."""
+    """The output of one ``generate`` call, with its timings."""
 
     tokens: tuple[int, ...]
     stop_reason: StopReason
@@ -89,7 +89,7 @@ class OnnxDecoder:
         return names
 
     def empty_cache(self) -> KVCache:
-        """The cache before any token."""
+        """Return the cache before any token."""
         empty = np.zeros((1, self.spec.kv_heads, 0, self.spec.head_size), dtype=np.float32)
         return KVCache(
             tuple(empty for _ in range(self.spec.layers)), tuple(empty for _ in range(self.spec.layers)), 0

@@ -349,10 +349,10 @@ def _wrong_status(text: str, facts: Facts) -> list[str]:
             problems.append("names history items with different statuses in one clause")
             continue
         title, status = named[0]
-        says_unsolved = any(_contains(lowered, clause) for clause in NOT_SOLVED_CLAUSES)
-        says_solved = any(_contains(lowered, clause) for clause in SOLVED_CLAUSES)
-        if status == "solved" and says_unsolved:
+        claims_unsolved = any(_contains(lowered, clause) for clause in NOT_SOLVED_CLAUSES)
+        claims_solved = any(_contains(lowered, clause) for clause in SOLVED_CLAUSES)
+        if status == "solved" and claims_unsolved:
             problems.append(f"says {title!r} is unsolved; the learner solved it")
-        if status != "solved" and says_solved and not says_unsolved:
+        if status != "solved" and claims_solved and not claims_unsolved:
             problems.append(f"says {title!r} is solved; the learner {status} it")
     return problems

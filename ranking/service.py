@@ -228,7 +228,7 @@ class Recommender:
         mode: ExplainerMode,
         budget_s: float | None,
     ) -> tuple[str, ExplanationSource, str | None]:
-        """Return the text, its source and, when the template stands in for the model, why."""
+        """Return the text, its source and, when the template replaces the model's text, the reason."""
         template = explain_template(problem, reasons, state.company_names)
         if mode == "template":
             return template, "template", None
@@ -253,9 +253,9 @@ class Recommender:
         """Explain why ``problem_id`` suits the learner; raise KeyError if it is unknown.
 
         With ``explainer="model"`` (the API's default) the generative model
-        writes the text within ``budget_s`` seconds; the template stands in
-        when no model is loaded, time runs out or the grounding check rejects
-        the text.
+        writes the text within ``budget_s`` seconds. The template is used
+        instead when no model is loaded, time runs out or the grounding check
+        rejects the text.
         """
         resolved = self.pipeline.catalogue.resolve(problem_id)
         if resolved is None:
@@ -294,7 +294,7 @@ class Recommender:
 
 
 def vocabulary_of(catalogue: Catalogue) -> Vocabulary:
-    """The names the grounding check recognises: every title, topic and company of the catalogue."""
+    """Build the names the grounding check recognises: every title, topic and company of the catalogue."""
     problems = catalogue.problems
     return Vocabulary.build(
         titles=(problem.title for problem in problems),

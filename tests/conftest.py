@@ -63,3 +63,15 @@ def recommender(artifacts_dir: Path) -> Recommender:
     from ranking.service import Recommender
 
     return Recommender.from_artifacts(artifacts_dir)
+
+
+@pytest.fixture
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region, so boto3 clients under moto never look for real ones."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)

@@ -92,7 +92,7 @@ def test_demo_end_to_end(artifacts_dir: Path, capsys: pytest.CaptureFixture[str]
     assert " 1. " in output
     assert " 5. " in output
     assert "Why " in output
-    # The demo asks for model-written explanations; at least one must pass the grounding check.
+    # The demo requests model-written explanations, and at least one must pass the grounding check.
     assert "(written by the explainer model, checked against the reasons)" in output
     assert output.rstrip().endswith("server stopped")
 

@@ -122,7 +122,7 @@ def test_recommend_with_model_explanations(recommender: Recommender) -> None:
     sources = [item["explanation_source"] for item in items]
     assert "model" in sources
     for item in items:
-        # A template item always says why the model's text was not used.
+        # A template item always gives the reason the model's text was not used.
         assert (item["explanation_source"] == "model") == (item["explanation_fallback"] is None)
 
 

@@ -42,14 +42,7 @@ def post(settings: Settings, body: dict[str, Any]) -> httpx.Response:
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+def s3(fake_aws_env: None) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
@@ -92,7 +85,7 @@ def test_repeated_id_within_a_batch_counts_once(tmp_path: Path) -> None:
 
 
 def test_unreachable_s3_gives_503_and_stores_nothing(s3: Any) -> None:
-    # A bucket that does not exist stands in for S3 refusing the write.
+    # Writing to a bucket that does not exist makes S3 reject the write.
     settings = Settings(feedback_bucket="no-such-bucket", learner_id_salt="pepper")
     response = post(settings, {"events": [EVENT]})
     assert response.status_code == 503

@@ -114,7 +114,7 @@ def test_v2_explain_returns_explanation(handlers: dict[str, Mangum]) -> None:
     body = body_of(response)
     assert body["problem_id"] == json.loads(event["body"])["problem_id"]
     assert body["explanation"]
-    # The explainer finishes within the default budget or the template stands in, with its reason.
+    # The explainer finishes within the default budget, or the template is used with its reason.
     assert body["explanation_source"] in ("model", "template")
     assert (body["explanation_source"] == "model") == (body["explanation_fallback"] is None)
     assert set(body["reasons"]) == {

@@ -29,15 +29,8 @@ FILES = {
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+def aws(fake_aws_env: None) -> Iterator[SimpleNamespace]:
     """Moto's S3 and SSM with fake credentials, and one published version."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         ssm = boto3.client("ssm", region_name="us-east-1")
@@ -139,7 +132,7 @@ def test_service_cold_starts_from_s3(aws: SimpleNamespace, artifacts_dir: Path, 
     assert (tmp_path / "cache" / "feedc0ffee00" / "ranker" / "manifest.json").is_file()
 
 
-def test_missing_active_version_fails_fast_with_one_log_line(
+def test_missing_active_version_fails_fast(
     aws: SimpleNamespace, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
