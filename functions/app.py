@@ -16,7 +16,7 @@ from functions.logs import configure_logging
 from functions.middleware import RequestContextMiddleware
 from functions.routes import router
 from functions.schemas import ExplainRequest, FeedbackRequest, RecommendRequest
-from functions.service_provider import ServiceFactory, ServiceProvider, recommender_factory
+from functions.service_provider import ServiceFactory, ServiceProvider, build_provider
 from functions.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def create_app(
     *,
     settings: Settings | None = None,
     load_on_startup: bool = False,
+    provider: ServiceProvider | None = None,
 ) -> FastAPI:
     """Build the ASGI app.
 
@@ -62,9 +63,14 @@ def create_app(
         Start loading the recommender in a background thread when the ASGI
         lifespan starts (the local server). Lambda runs without lifespan
         events, so there the first request loads it.
+    provider
+        Serves the recommender instead of one built from ``settings``; it
+        cannot be combined with ``service_factory``.
     """
     settings = settings or get_settings()
-    provider = ServiceProvider(service_factory or recommender_factory(settings))
+    if provider is not None and service_factory is not None:
+        raise ValueError("pass service_factory or provider to create_app, not both")
+    provider = provider or build_provider(settings, service_factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -202,7 +202,7 @@ def health(provider: ProviderDependency, response: Response) -> HealthResponse:
         return HealthResponse(status="unavailable", model_version=None, message=provider.failure_message)
 
     service = provider.get()
-    details = {**service.health(), "load_seconds": provider.load_seconds}
+    details = {**service.health(), **provider.details()}
 
     return HealthResponse(status="ok", model_version=service.model_version, details=details)
 

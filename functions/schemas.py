@@ -385,7 +385,12 @@ class HealthResponse(BaseModel):
     model_version: str | None = Field(description="Null until the recommender has loaded.")
     message: str | None = Field(default=None, description="Why the service is not `ok`.")
     details: dict[str, Any] = Field(
-        default_factory=dict, description="Artifact versions and counts from the recommender."
+        default_factory=dict,
+        description=(
+            "Artifact versions and counts from the recommender, its load time, the registry "
+            "`registry_version` when served from S3, and `refresh_error` when the last check for "
+            "a new model version failed."
+        ),
     )
 
 

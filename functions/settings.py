@@ -27,6 +27,8 @@ ARTIFACTS_BUCKET_VAR = "ARTIFACTS_BUCKET"
 ARTIFACTS_PREFIX_VAR = "ARTIFACTS_PREFIX"
 MODEL_VERSION_PARAMETER_VAR = "MODEL_VERSION_PARAMETER"
 ARTIFACTS_CACHE_DIR_VAR = "ARTIFACTS_CACHE_DIR"
+# Seconds between checks of MODEL_VERSION_PARAMETER by a running container; 0 turns the check off.
+MODEL_REFRESH_SECONDS_VAR = "MODEL_REFRESH_SECONDS"
 FEEDBACK_BUCKET_VAR = "FEEDBACK_BUCKET"
 FEEDBACK_PREFIX_VAR = "FEEDBACK_PREFIX"
 FEEDBACK_DIR_VAR = "FEEDBACK_DIR"
@@ -38,6 +40,8 @@ DEFAULT_FEEDBACK_DIR = Path("build") / "feedback"
 DEFAULT_ARTIFACTS_PREFIX = "models"
 DEFAULT_MODEL_VERSION_PARAMETER = "/practice-recommender/active-model-version"
 DEFAULT_ARTIFACTS_CACHE_DIR = Path("/tmp") / "artifacts"
+DEFAULT_MODEL_REFRESH_SECONDS = 60
+MAX_MODEL_REFRESH_SECONDS = 86400
 # Set by the Lambda runtime itself; its presence means the code runs inside Lambda.
 LAMBDA_FUNCTION_NAME_VAR = "AWS_LAMBDA_FUNCTION_NAME"
 
@@ -79,6 +83,9 @@ class Settings:
         SSM parameter naming the version to serve.
     artifacts_cache_dir
         Local folder the fetched version is written to.
+    model_refresh_seconds
+        Minimum seconds between two reads of ``model_version_parameter`` by a
+        container that has loaded a version; 0 keeps the first version loaded.
     feedback_bucket
         S3 bucket for feedback batches; ``None`` writes to ``feedback_dir``.
     learner_id_salt, learner_id_salt_parameter
@@ -93,6 +100,7 @@ class Settings:
     artifacts_prefix: str = DEFAULT_ARTIFACTS_PREFIX
     model_version_parameter: str = DEFAULT_MODEL_VERSION_PARAMETER
     artifacts_cache_dir: Path = DEFAULT_ARTIFACTS_CACHE_DIR
+    model_refresh_seconds: int = DEFAULT_MODEL_REFRESH_SECONDS
     feedback_bucket: str | None = None
     feedback_prefix: str = DEFAULT_FEEDBACK_PREFIX
     feedback_dir: Path = PROJECT_ROOT / DEFAULT_FEEDBACK_DIR
@@ -128,6 +136,19 @@ def _parse_encoder_threads(raw: str) -> int | None:
     return threads
 
 
+def _parse_model_refresh_seconds(raw: str) -> int:
+    if raw.strip() == "":
+        return DEFAULT_MODEL_REFRESH_SECONDS
+    expected = f"a whole number of seconds from 0 to {MAX_MODEL_REFRESH_SECONDS}, where 0 turns refresh off"
+    try:
+        seconds = int(raw)
+    except ValueError as exc:
+        raise SettingsError(MODEL_REFRESH_SECONDS_VAR, raw, expected) from exc
+    if not 0 <= seconds <= MAX_MODEL_REFRESH_SECONDS:
+        raise SettingsError(MODEL_REFRESH_SECONDS_VAR, raw, expected)
+    return seconds
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse the settings from ``environ`` (default: ``os.environ``).
 
@@ -155,6 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         model_version_parameter=env.get(MODEL_VERSION_PARAMETER_VAR, "").strip()
         or DEFAULT_MODEL_VERSION_PARAMETER,
         artifacts_cache_dir=Path(env.get(ARTIFACTS_CACHE_DIR_VAR, "").strip() or DEFAULT_ARTIFACTS_CACHE_DIR),
+        model_refresh_seconds=_parse_model_refresh_seconds(env.get(MODEL_REFRESH_SECONDS_VAR, "")),
         feedback_bucket=env.get(FEEDBACK_BUCKET_VAR, "").strip() or None,
         feedback_prefix=env.get(FEEDBACK_PREFIX_VAR, DEFAULT_FEEDBACK_PREFIX).strip(),
         feedback_dir=resolve_artifacts_dir(env.get(FEEDBACK_DIR_VAR, "").strip() or DEFAULT_FEEDBACK_DIR),

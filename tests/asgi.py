@@ -27,3 +27,18 @@ def post_json(app: Any, path: str, body: dict[str, Any]) -> httpx.Response:
         return loop.run_until_complete(send())
     finally:
         loop.close()
+
+
+def get_json(app: Any, path: str) -> httpx.Response:
+    """GET ``path`` and return the response."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.get(path)
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(send())
+    finally:
+        loop.close()

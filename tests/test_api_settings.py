@@ -54,6 +54,10 @@ def test_encoder_threads_default(value: str) -> None:
         ("ENCODER_THREADS", "two"),
         ("ENCODER_THREADS", "-1"),
         ("ENCODER_THREADS", "65"),
+        ("MODEL_REFRESH_SECONDS", "soon"),
+        ("MODEL_REFRESH_SECONDS", "-1"),
+        ("MODEL_REFRESH_SECONDS", "1.5"),
+        ("MODEL_REFRESH_SECONDS", "86401"),
     ],
 )
 def test_bad_value_names_variable(variable: str, value: str) -> None:
@@ -61,6 +65,17 @@ def test_bad_value_names_variable(variable: str, value: str) -> None:
         load_settings({variable: value})
 
     assert info.value.variable == variable
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("", 60), (" ", 60), ("0", 0), ("300", 300), ("86400", 86400)]
+)
+def test_model_refresh_seconds(value: str, seconds: int) -> None:
+    assert load_settings({"MODEL_REFRESH_SECONDS": value}).model_refresh_seconds == seconds
+
+
+def test_model_refresh_seconds_default() -> None:
+    assert load_settings({}).model_refresh_seconds == 60
 
 
 def test_settings_are_frozen() -> None:
