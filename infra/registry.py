@@ -18,6 +18,8 @@ Layout under ``s3://{bucket}/{prefix}/`` (the cold-start fetcher reads it):
   included), the headline metric and ``total_bytes``. It is written last, so
   a version without it is incomplete and is not listed.
 * ``promotions.json``: the list of promotions and rollbacks, oldest first.
+  It is written with S3 conditional writes, so a promote or rollback that
+  runs at the same time as another fails and asks to be run again.
 
 The active version is the value of an SSM String parameter
 (``--parameter``). The promotion gate compares one number: by default the
@@ -40,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ranking.artifacts import (
     CATALOGUE_DIR,
@@ -68,6 +70,10 @@ PROMOTIONS_NAME = "promotions.json"
 
 class RegistryError(RuntimeError):
     """A registry command was rejected or a registry object is missing or invalid."""
+
+
+class PromotionConflictError(RegistryError):
+    """Another promote or rollback wrote the promotion log while this one ran."""
 
 
 # ---------------------------------------------------------------- keys and small S3 helpers
@@ -340,13 +346,53 @@ def active_version(ssm: Any, parameter: str) -> str | None:
 
 def read_promotions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     """Return the promotion log, oldest first; empty when nothing was promoted yet."""
+    return _read_promotions_with_etag(s3, bucket, prefix)[0]
+
+
+def _read_promotions_with_etag(s3: Any, bucket: str, prefix: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the promotion log and its ETag, which is None when the log does not exist yet."""
     key = promotions_key(prefix)
-    log = _get_json(s3, bucket, key)
-    if log is None:
-        return []
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _is_not_found(error):
+            return [], None
+        raise RegistryError(f"failed to read s3://{bucket}/{key}: {error}") from error
+    try:
+        log = json.loads(response["Body"].read())
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"s3://{bucket}/{key} is not valid JSON: {exc}") from exc
     if not isinstance(log, list):
         raise RegistryError(f"s3://{bucket}/{key} must contain a JSON list")
-    return log
+    return log, str(response["ETag"])
+
+
+def _write_promotions(s3: Any, bucket: str, prefix: str, log: list[dict[str, Any]], etag: str | None) -> str:
+    """Write the log only if it is unchanged since it was read (``etag``) and return the new ETag.
+
+    The condition is an S3 conditional write: If-Match on the ETag read, or
+    If-None-Match: * when the log did not exist. S3 rejects the write with 412
+    (or 409 for a write racing another conditional write) when another command
+    wrote the log in between, so no entry is lost.
+    """
+    key = promotions_key(prefix)
+    body = json.dumps(log, indent=1, sort_keys=True).encode()
+    condition = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": etag}
+    try:
+        response = s3.put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType="application/json", **condition
+        )
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        # With If-Match, a log deleted since it was read is reported as NoSuchKey.
+        if code in {"PreconditionFailed", "ConditionalRequestConflict"} or (etag and _is_not_found(error)):
+            raise PromotionConflictError(
+                f"s3://{bucket}/{key} changed while this command ran, because another promote or "
+                "rollback wrote it; nothing was changed by this command. Check `list` and run the "
+                "command again."
+            ) from error
+        raise RegistryError(f"failed to write s3://{bucket}/{key}: {error}") from error
+    return str(response["ETag"])
 
 
 def _activate(
@@ -356,14 +402,39 @@ def _activate(
     prefix: str,
     parameter: str,
     entry: dict[str, Any],
+    log_read: tuple[list[dict[str, Any]], str | None] | None = None,
 ) -> dict[str, Any]:
-    # NOTE: the log update is read-modify-write without a lock, so two promotions
-    # that run at the same moment can drop one log entry.
-    log = read_promotions(s3, bucket, prefix)
-    ssm.put_parameter(Name=parameter, Value=entry["version"], Type="String", Overwrite=True)
+    """Append ``entry`` to the promotion log, then point the SSM parameter at its version.
+
+    ``log_read`` is the log and ETag that the caller based its decision on; by
+    default the log is read here. The log is written first, with a conditional
+    write, so a concurrent promotion fails before it changes SSM, and every
+    change of the parameter has its log entry. When the SSM write then fails,
+    the entry is removed again (also conditionally).
+
+    NOTE: the condition covers the log, not SSM. A promotion that reads the
+    log after another one wrote it, but before that one set SSM, succeeds.
+    Both entries are kept, but the second one's ``previous`` names the version
+    that was active before the first one.
+    """
+    log, etag = log_read if log_read is not None else _read_promotions_with_etag(s3, bucket, prefix)
     entry["promoted_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    log.append(entry)
-    _put_json(s3, bucket, promotions_key(prefix), log)
+    written = _write_promotions(s3, bucket, prefix, [*log, entry], etag)
+    try:
+        ssm.put_parameter(Name=parameter, Value=entry["version"], Type="String", Overwrite=True)
+    except (ClientError, BotoCoreError) as error:
+        try:
+            _write_promotions(s3, bucket, prefix, log, written)
+        except RegistryError as restore_error:
+            raise RegistryError(
+                f"failed to set SSM parameter {parameter} to {entry['version']} ({error}), and the "
+                f"log entry for it could not be removed ({restore_error}); remove the last entry of "
+                f"s3://{bucket}/{promotions_key(prefix)} by hand before the next promote or rollback"
+            ) from error
+        raise RegistryError(
+            f"failed to set SSM parameter {parameter} to {entry['version']}: {error}; the "
+            "promotion log was restored and nothing changed"
+        ) from error
     return entry
 
 
@@ -421,7 +492,7 @@ def rollback(
 
     A rollback is logged like a promotion, so a second rollback undoes the first.
     """
-    log = read_promotions(s3, bucket, prefix)
+    log, etag = _read_promotions_with_etag(s3, bucket, prefix)
     log_key = promotions_key(prefix)
     if not log:
         raise RegistryError(f"nothing to roll back: s3://{bucket}/{log_key} has no promotions")
@@ -445,7 +516,7 @@ def rollback(
         "forced": False,
         "reason": reason or f"rollback from {current}",
     }
-    return _activate(s3, ssm, bucket, prefix, parameter, entry)
+    return _activate(s3, ssm, bucket, prefix, parameter, entry, (log, etag))
 
 
 # ---------------------------------------------------------------- command line

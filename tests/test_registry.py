@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra import registry
@@ -222,3 +223,132 @@ def test_metric_key_lookup(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(RegistryError, match="rerun"):
         registry.load_metrics(path, registry.DEFAULT_METRIC_KEY, artifacts)
+
+
+class RecordingS3:
+    """Forwards to a real client and records the arguments of every put_object."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.puts: list[dict[str, Any]] = []
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.puts.append(kwargs)
+        return self.client.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_promotion_log_uses_conditional_writes(aws: tuple[Any, Any], tmp_path: Path) -> None:
+    s3, ssm = aws
+    first = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "a", "a"), metrics_for(0.30))
+    second = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "b", "b"), metrics_for(0.35))
+    recording = RecordingS3(s3)
+    log_key = registry.promotions_key(PREFIX)
+
+    registry.promote(recording, ssm, BUCKET, PREFIX, PARAMETER, first)
+    etag = s3.head_object(Bucket=BUCKET, Key=log_key)["ETag"]
+    registry.promote(recording, ssm, BUCKET, PREFIX, PARAMETER, second)
+
+    log_puts = [put for put in recording.puts if put["Key"] == log_key]
+    assert log_puts[0]["IfNoneMatch"] == "*"
+    assert "IfMatch" not in log_puts[0]
+    assert log_puts[1]["IfMatch"] == etag
+    assert "IfNoneMatch" not in log_puts[1]
+    assert [entry["version"] for entry in registry.read_promotions(s3, BUCKET, PREFIX)] == [first, second]
+
+
+class RacingS3(RecordingS3):
+    """Runs ``race`` once, just before the first write of the promotion log, as a concurrent command would."""
+
+    def __init__(self, client: Any, race: Any) -> None:
+        super().__init__(client)
+        self.race = race
+
+    def put_object(self, **kwargs: Any) -> Any:
+        if kwargs["Key"] == registry.promotions_key(PREFIX) and self.race is not None:
+            race, self.race = self.race, None
+            race()
+        return super().put_object(**kwargs)
+
+
+@pytest.mark.parametrize("promoted_before", [False, True])
+def test_concurrent_promotion_keeps_both_entries(
+    aws: tuple[Any, Any], tmp_path: Path, promoted_before: bool
+) -> None:
+    s3, ssm = aws
+    base = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "a", "a"), metrics_for(0.30))
+    mine = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "b", "b"), metrics_for(0.40))
+    theirs = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "c", "c"), metrics_for(0.50))
+    if promoted_before:
+        registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, base)
+
+    def other_operator() -> None:
+        registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, theirs, reason="other operator")
+
+    racing = RacingS3(s3, other_operator)
+    with pytest.raises(registry.PromotionConflictError, match="run the command again"):
+        registry.promote(racing, ssm, BUCKET, PREFIX, PARAMETER, mine)
+
+    # The other promotion is logged and active; this one changed nothing.
+    log = registry.read_promotions(s3, BUCKET, PREFIX)
+    expected = [base, theirs] if promoted_before else [theirs]
+    assert [entry["version"] for entry in log] == expected
+    assert log[-1]["reason"] == "other operator"
+    assert registry.active_version(ssm, PARAMETER) == theirs
+
+    # Run again, the promotion goes through and both entries remain.
+    registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, mine, force=True)
+    log = registry.read_promotions(s3, BUCKET, PREFIX)
+    assert [entry["version"] for entry in log] == [*expected, mine]
+    assert registry.active_version(ssm, PARAMETER) == mine
+
+
+def test_concurrent_rollback_is_rejected(
+    aws: tuple[Any, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3, ssm = aws
+    first = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "a", "a"), metrics_for(0.30))
+    second = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "b", "b"), metrics_for(0.35))
+    registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, first)
+    registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, second)
+
+    def other_operator() -> None:
+        registry.rollback(s3, ssm, BUCKET, PREFIX, PARAMETER, reason="other operator")
+
+    racing = RacingS3(s3, other_operator)
+    code = registry.main(["--bucket", BUCKET, "rollback"], clients=(racing, ssm))
+
+    assert code == 2
+    assert "changed while this command ran" in capsys.readouterr().err
+    log = registry.read_promotions(s3, BUCKET, PREFIX)
+    assert [entry["version"] for entry in log] == [first, second, first]
+    assert registry.active_version(ssm, PARAMETER) == first
+
+
+class FailingSsm:
+    """Reads through to a real client; every put_parameter fails as an SSM outage would."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def put_parameter(self, **kwargs: Any) -> Any:
+        error = {"Error": {"Code": "InternalServerError", "Message": "SSM is unavailable"}}
+        raise ClientError(error, "PutParameter")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_failed_ssm_write_restores_log(aws: tuple[Any, Any], tmp_path: Path) -> None:
+    s3, ssm = aws
+    first = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "a", "a"), metrics_for(0.30))
+    second = registry.publish(s3, BUCKET, PREFIX, make_artifacts(tmp_path / "b", "b"), metrics_for(0.35))
+    registry.promote(s3, ssm, BUCKET, PREFIX, PARAMETER, first)
+
+    with pytest.raises(RegistryError, match="promotion log was restored"):
+        registry.promote(s3, FailingSsm(ssm), BUCKET, PREFIX, PARAMETER, second)
+
+    assert [entry["version"] for entry in registry.read_promotions(s3, BUCKET, PREFIX)] == [first]
+    assert registry.active_version(ssm, PARAMETER) == first
