@@ -128,3 +128,15 @@ def test_api_key_required_except_health() -> None:
     assert required["/explain"] is True
     assert required["/feedback"] is True
     assert required["/health"] is False
+
+
+def test_model_refresh_seconds_reaches_functions() -> None:
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    parameter = template["Parameters"]["ModelRefreshSeconds"]
+
+    assert variables["MODEL_REFRESH_SECONDS"] == {"Ref": "ModelRefreshSeconds"}
+    assert parameter["Default"] == 60
+    assert parameter["MinValue"] == 0
+    assert str(parameter["MaxValue"]) == str(settings_module.MAX_MODEL_REFRESH_SECONDS)
+    assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
