@@ -6,8 +6,7 @@ errors and logs. API Gateway decides which routes reach each function.
 
 from __future__ import annotations
 
-from mangum import Mangum
-
 from functions.app import get_app
+from functions.lambda_entry import LambdaHandler
 
-handler = Mangum(get_app(), lifespan="off")
+handler = LambdaHandler(get_app())

@@ -6,8 +6,7 @@ model, so a request never waits for the recommender to load.
 
 from __future__ import annotations
 
-from mangum import Mangum
-
 from functions.app import get_app
+from functions.lambda_entry import LambdaHandler
 
-handler = Mangum(get_app(), lifespan="off")
+handler = LambdaHandler(get_app())

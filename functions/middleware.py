@@ -1,8 +1,10 @@
-"""ASGI middleware: request id, one JSON access log line per request, and the 500 guard.
+"""ASGI middleware: request id, log fields, an access log line and metrics per request, and the 500 guard.
 
 The request id comes from API Gateway (``requestContext.requestId``), else
 from the Lambda context, else from a well-formed ``x-request-id`` header the
-client sent, else it is generated. It is returned as ``x-request-id``.
+client sent, else it is generated. It is returned as ``x-request-id``, and
+it is bound to every log line of the request, with the cold start and the
+model version once the recommender has loaded.
 
 Any exception that escapes the app is logged with its traceback, and the
 client gets a generic 500 JSON body, so no stack trace or internal message reaches
@@ -20,6 +22,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from functions import logs, observability
 from functions.errors import INTERNAL_ERROR, error_response
 from functions.service_provider import ServiceProvider
 
@@ -65,6 +68,23 @@ class RequestContextMiddleware:
         request_id, lambda_request_id = resolve_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         cold_start, self._cold_start = self._cold_start, False
+        # Inside Lambda the handler already bound the invocation's cold start.
+        cold_start = bool(logs.bound_fields().get("cold_start", cold_start))
+        with logs.bind(request_id=request_id, cold_start=cold_start, model_version=self._model_version):
+            await self._serve(scope, receive, send, request_id, lambda_request_id, cold_start)
+
+    def _model_version(self) -> str | None:
+        return self.provider.model_version
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        lambda_request_id: str | None,
+        cold_start: bool,
+    ) -> None:
         started = time.perf_counter()
         status: int | None = None
 
@@ -91,6 +111,7 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_request_id)
         finally:
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
             logger.info(
                 "request",
                 extra={
@@ -99,8 +120,11 @@ class RequestContextMiddleware:
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "latency_ms": latency_ms,
                     "model_version": self.provider.model_version,
                     "cold_start": cold_start,
                 },
+            )
+            observability.record_request(
+                scope.get("path", ""), status or 500, latency_ms, cold_start=cold_start
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from functions import convert, examples
+from functions import convert, examples, observability
 from functions.errors import NOT_FOUND, SERVICE_UNAVAILABLE, ApiError
 from functions.feedback_store import (
     FeedbackStore,
@@ -32,6 +32,7 @@ from functions.schemas import (
 )
 from functions.service_provider import ServiceProvider, ServiceUnavailableError
 from functions.settings import Settings
+from ranking import stages
 from ranking.service_api import RecommenderService
 
 router = APIRouter()
@@ -105,14 +106,16 @@ def recommend(
 
     # The recommender writes each explanation during recommend(). This layer
     # passes the text through and never calls explain() per item.
-    result = service.recommend(
-        convert.to_profile(body),
-        k=body.k,
-        platforms=convert.to_platforms(body.platforms),
-        explain=include_explanations,
-        explainer=body.explainer,
-        budget_s=body.explanation_budget_ms / 1000,
-    )
+    with stages.collect() as timer:
+        result = service.recommend(
+            convert.to_profile(body),
+            k=body.k,
+            platforms=convert.to_platforms(body.platforms),
+            explain=include_explanations,
+            explainer=body.explainer,
+            budget_s=body.explanation_budget_ms / 1000,
+        )
+    observability.record_recommend(result, timer)
 
     return convert.recommend_response(result, include_explanations=include_explanations)
 
@@ -149,12 +152,13 @@ def explain(
     service = _service(provider)
 
     try:
-        result = service.explain(
-            convert.to_profile(body),
-            body.problem_id,
-            explainer=body.explainer,
-            budget_s=body.explanation_budget_ms / 1000,
-        )
+        with stages.collect() as timer:
+            result = service.explain(
+                convert.to_profile(body),
+                body.problem_id,
+                explainer=body.explainer,
+                budget_s=body.explanation_budget_ms / 1000,
+            )
     except KeyError as exc:
         raise ApiError(
             404,
@@ -168,6 +172,7 @@ def explain(
                 )
             ],
         ) from exc
+    observability.record_explain(result, timer)
 
     return convert.explain_response(result)
 

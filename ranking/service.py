@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ranking import stages
 from ranking.ability import SolveModel
 from ranking.artifacts import (
     CATALOGUE_DIR,
@@ -174,21 +175,51 @@ class Recommender:
         if not 1 <= k <= MAX_K:
             raise RequestError("k", f"must be between 1 and {MAX_K}, got {k}")
         self._check_platforms(platforms)
-        state = self._state(profile)
+        with stages.stage(stages.ENCODE):
+            state = self._state(profile)
         if not platforms and state.items:
             # Without an explicit choice, stay on the platforms the learner practises on.
             platforms = sorted({self.pipeline.lookup.platforms[item.position] for item in state.items})
-        candidates = self.pipeline.candidates(state, platforms)
-        features = self.pipeline.features(state, candidates)
-        scores = self.ranker.score(features.values)
-        # MMR over the top candidates; equal scores keep the candidate generator's order.
-        vectors = self.pipeline.embeddings[np.asarray(candidates.positions, dtype=np.int64)]
-        order = mmr_order(scores, vectors, self.diversity_weight)[:k]
+        with stages.stage(stages.RETRIEVE):
+            candidates = self.pipeline.candidates(state, platforms)
+        stages.record_count(stages.CANDIDATES, len(candidates.positions))
+        with stages.stage(stages.FEATURES):
+            features = self.pipeline.features(state, candidates)
+        with stages.stage(stages.RANK):
+            scores = self.ranker.score(features.values)
+            # MMR over the top candidates; equal scores keep the candidate generator's order.
+            vectors = self.pipeline.embeddings[np.asarray(candidates.positions, dtype=np.int64)]
+            order = mmr_order(scores, vectors, self.diversity_weight)[:k]
 
+        with stages.stage(stages.EXPLAIN):
+            recommendations = self._recommendations(
+                candidates.positions, order, scores, state, explain, explainer, budget_s
+            )
+        warnings = list(state.warnings)
+        if len(recommendations) < k:
+            warnings.append(f"only {len(recommendations)} unsolved problems matched; fewer than k={k}")
+        return RecommendResult(
+            recommendations=recommendations,
+            warnings=warnings,
+            cold_start=state.is_cold_start,
+            model_version=self.model_version,
+        )
+
+    def _recommendations(
+        self,
+        positions: Sequence[int],
+        order: Sequence[int] | np.ndarray,
+        scores: np.ndarray,
+        state: LearnerState,
+        explain: bool,
+        explainer: ExplainerMode,
+        budget_s: float,
+    ) -> list[Recommendation]:
+        """Build the reasons and, with ``explain``, the explanation of each ranked row in ``order``."""
         deadline = time.perf_counter() + budget_s
         recommendations: list[Recommendation] = []
         for row in order:
-            position = candidates.positions[int(row)]
+            position = positions[int(row)]
             problem = self.pipeline.catalogue.problems[position]
             reasons = build_reasons(
                 state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
@@ -210,15 +241,7 @@ class Recommender:
                     explanation_fallback=fallback,
                 )
             )
-        warnings = list(state.warnings)
-        if len(recommendations) < k:
-            warnings.append(f"only {len(recommendations)} unsolved problems matched; fewer than k={k}")
-        return RecommendResult(
-            recommendations=recommendations,
-            warnings=warnings,
-            cold_start=state.is_cold_start,
-            model_version=self.model_version,
-        )
+        return recommendations
 
     def _explanation(
         self,
@@ -261,15 +284,17 @@ class Recommender:
         if resolved is None:
             raise KeyError(problem_id)
         position = self.pipeline.catalogue.position(resolved)
-        state = self._state(profile)
+        with stages.stage(stages.ENCODE):
+            state = self._state(profile)
         problem = self.pipeline.catalogue.problems[position]
-        reasons = build_reasons(
-            state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
-        )
+        with stages.stage(stages.EXPLAIN):
+            reasons = build_reasons(
+                state, position, self.pipeline.catalogue, self.pipeline.lookup, self.pipeline.embeddings
+            )
+            text, source, fallback = self._explanation(problem, reasons, state, explainer, budget_s)
         warnings = list(state.warnings)
         if position in state.solved:
             warnings.append(f"problem_id {problem_id!r} is already solved in the history")
-        text, source, fallback = self._explanation(problem, reasons, state, explainer, budget_s)
         return ExplainResult(
             problem=problem,
             reasons=reasons,
