@@ -10,6 +10,8 @@ from importlib import metadata
 
 from fastapi import FastAPI
 
+from functions.auth import AuthContextMiddleware
+from functions.cors import CorsHeadersMiddleware
 from functions.errors import install_error_handlers
 from functions.json_response import FiniteJSONResponse
 from functions.logs import configure_logging
@@ -90,7 +92,12 @@ def create_app(
     install_error_handlers(
         app, {"/recommend": RecommendRequest, "/explain": ExplainRequest, "/feedback": FeedbackRequest}
     )
+    # The last middleware added runs first: CORS headers go on every response,
+    # including the 500 and 403 that the inner two write themselves.
+    app.add_middleware(AuthContextMiddleware, required=settings.require_api_key)
     app.add_middleware(RequestContextMiddleware, provider=provider)
+    if settings.cors_allow_origin:
+        app.add_middleware(CorsHeadersMiddleware, origin=settings.cors_allow_origin)
     app.include_router(router)
 
     return app

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,15 @@ DEFAULT_MODEL_VERSION_PARAMETER = "/practice-recommender/active-model-version"
 DEFAULT_ARTIFACTS_CACHE_DIR = Path("/tmp") / "artifacts"
 DEFAULT_MODEL_REFRESH_SECONDS = 60
 MAX_MODEL_REFRESH_SECONDS = 86400
+# "true" makes /recommend, /explain and /feedback reject a request whose
+# API Gateway event carries no API key id or JWT claims (functions/auth.py).
+REQUIRE_API_KEY_VAR = "REQUIRE_API_KEY"
+# One origin, or *, that every response allows in Access-Control-Allow-Origin.
+CORS_ALLOW_ORIGIN_VAR = "CORS_ALLOW_ORIGIN"
+# Read by aws-lambda-powertools itself (functions/observability.py); named
+# here so that every variable the template sets is listed in this module.
+POWERTOOLS_SERVICE_NAME_VAR = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE_VAR = "POWERTOOLS_METRICS_NAMESPACE"
 # Set by the Lambda runtime itself; its presence means the code runs inside Lambda.
 LAMBDA_FUNCTION_NAME_VAR = "AWS_LAMBDA_FUNCTION_NAME"
 
@@ -49,6 +59,10 @@ DEFAULT_ARTIFACTS_DIR = Path("build") / "artifacts"
 DEFAULT_LOG_LEVEL = "INFO"
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_ENCODER_THREADS = 64
+_TRUE_VALUES = ("1", "true", "yes", "on")
+_FALSE_VALUES = ("", "0", "false", "no", "off")
+# scheme://host with an optional port, and no path: the form browsers send in Origin.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -90,6 +104,12 @@ class Settings:
         S3 bucket for feedback batches; ``None`` writes to ``feedback_dir``.
     learner_id_salt, learner_id_salt_parameter
         The salt for hashing learner ids, or the SSM parameter holding it.
+    require_api_key
+        Whether the protected routes reject a request without an API Gateway
+        auth context (an API key id or JWT claims).
+    cors_allow_origin
+        The origin, or ``*``, sent in ``Access-Control-Allow-Origin`` on every
+        response; ``None`` sends no CORS headers.
     """
 
     artifacts_dir: Path = PROJECT_ROOT / DEFAULT_ARTIFACTS_DIR
@@ -104,8 +124,11 @@ class Settings:
     feedback_bucket: str | None = None
     feedback_prefix: str = DEFAULT_FEEDBACK_PREFIX
     feedback_dir: Path = PROJECT_ROOT / DEFAULT_FEEDBACK_DIR
-    learner_id_salt: str | None = None
+    # Left out of repr, so that logging the settings never writes the salt.
+    learner_id_salt: str | None = field(default=None, repr=False)
     learner_id_salt_parameter: str | None = None
+    require_api_key: bool = False
+    cors_allow_origin: str | None = None
 
 
 def resolve_artifacts_dir(value: str | Path, base: Path = PROJECT_ROOT) -> Path:
@@ -149,6 +172,26 @@ def _parse_model_refresh_seconds(raw: str) -> int:
     return seconds
 
 
+def _parse_bool(variable: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE_VALUES:
+        return True
+    if value in _FALSE_VALUES:
+        return False
+    raise SettingsError(variable, raw, "true or false (also 1/0, yes/no, on/off), or empty for false")
+
+
+def _parse_cors_origin(raw: str) -> str | None:
+    origin = raw.strip()
+    if not origin:
+        return None
+    if origin != "*" and not _ORIGIN.fullmatch(origin):
+        raise SettingsError(
+            CORS_ALLOW_ORIGIN_VAR, raw, "* or one origin such as https://app.example.com, with no path"
+        )
+    return origin
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse the settings from ``environ`` (default: ``os.environ``).
 
@@ -182,6 +225,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         feedback_dir=resolve_artifacts_dir(env.get(FEEDBACK_DIR_VAR, "").strip() or DEFAULT_FEEDBACK_DIR),
         learner_id_salt=env.get(LEARNER_ID_SALT_VAR) or None,
         learner_id_salt_parameter=env.get(LEARNER_ID_SALT_PARAMETER_VAR, "").strip() or None,
+        require_api_key=_parse_bool(REQUIRE_API_KEY_VAR, env.get(REQUIRE_API_KEY_VAR, "")),
+        cors_allow_origin=_parse_cors_origin(env.get(CORS_ALLOW_ORIGIN_VAR, "")),
     )
 
 
@@ -192,3 +237,4 @@ def get_settings() -> Settings:
     logging.getLogger(__name__).debug("settings loaded", extra={"settings": repr(settings)})
 
     return settings
+

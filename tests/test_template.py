@@ -140,3 +140,29 @@ def test_model_refresh_seconds_reaches_functions() -> None:
     assert parameter["MinValue"] == 0
     assert str(parameter["MaxValue"]) == str(settings_module.MAX_MODEL_REFRESH_SECONDS)
     assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
+
+
+def test_globals_enable_auth_cors_and_tracing() -> None:
+    template = load_template()
+    function_globals = template["Globals"]["Function"]
+    variables = function_globals["Environment"]["Variables"]
+
+    assert function_globals["Tracing"] == "Active"
+    assert variables["REQUIRE_API_KEY"] == "true"
+    assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "CorsAllowOrigins"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "practice-recommender"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "PracticeRecommender"
+
+
+def test_template_settings_parse() -> None:
+    # The literal values the template sets must be valid for load_settings.
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    environ = {name: value for name, value in variables.items() if isinstance(value, str)}
+    environ[settings_module.CORS_ALLOW_ORIGIN_VAR] = load_template()["Parameters"]["CorsAllowOrigins"][
+        "Default"
+    ]
+
+    settings = settings_module.load_settings(environ)
+
+    assert settings.require_api_key is True
+    assert settings.cors_allow_origin == "http://localhost:3000"
