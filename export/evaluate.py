@@ -299,6 +299,26 @@ def calibration(evaluator: Evaluator, data_dir: Path, per_user: int) -> dict[str
     }
 
 
+def ranker_ndcg(
+    recommender: Recommender,
+    examples: Sequence[Example],
+    description: str,
+) -> tuple[float, int]:
+    """Mean NDCG@10 of the served ranker over ``examples``, and the number of groups scored.
+
+    ``run_evaluation`` scores ``codeforces_next`` the same way, so for the
+    held-out Codeforces examples this is the registry's promotion metric.
+    """
+    result, kept = Evaluator(recommender).evaluate(examples, description)
+    row = result.summary().get(RANKER, {})
+    return float(row.get(f"ndcg@{K}", math.nan)), len(kept)
+
+
+def codeforces_test_examples(data_dir: Path, catalogue: Any, per_user: int) -> list[Example]:
+    """The held-out Codeforces next-solve groups: the last 10 % of each user's sequence."""
+    return [e for e in codeforces_examples(data_dir, catalogue, {"test": per_user}) if e.split == "test"]
+
+
 def run_evaluation(
     artifacts: Path,
     data_dir: Path,
@@ -314,9 +334,7 @@ def run_evaluation(
     catalogue = evaluator.catalogue
     all_weights = tuple(sorted({DEFAULT_WEIGHT, *weights}, reverse=True))
 
-    codeforces = [
-        e for e in codeforces_examples(data_dir, catalogue, {"test": per_user}) if e.split == "test"
-    ]
+    codeforces = codeforces_test_examples(data_dir, catalogue, per_user)
     cf_result, cf_kept = evaluator.evaluate(codeforces, "codeforces next solve", all_weights)
     cross = [e for e, state in cf_kept if cross_contest(e, state, catalogue)]
     cross_result, _ = evaluator.evaluate(cross, "cross-contest transitions")
@@ -339,6 +357,7 @@ def run_evaluation(
     return {
         "tasks": tasks,
         "calibration": calibration(evaluator, data_dir, attempts_per_user),
+        "codeforces_test_per_user": per_user,
         "diversity_weights": list(all_weights),
         "default_diversity_weight": DEFAULT_WEIGHT,
         "model_version": recommender.model_version,

@@ -253,10 +253,14 @@ def search_trials(trials: int = SEARCH_TRIALS, seed: int = SEARCH_SEED) -> list[
     return drawn
 
 
-def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any], dict[str, Any]]:
+def train(
+    groups: dict[str, GroupSet], trials: Sequence[dict[str, Any]] | None = None
+) -> tuple[lgb.Booster, dict[str, Any], dict[str, Any]]:
     """Random search on the validation split, then keep the best booster.
 
-    Returns the booster, its metrics and the chosen parameters.
+    ``trials`` replaces the search with the given settings (a retraining run
+    passes the active ranker's chosen parameters). Returns the booster, its
+    metrics and the chosen parameters.
     """
     train_x, train_y = groups["train"].matrix()
     valid_x, valid_y = groups["valid"].matrix()
@@ -275,7 +279,8 @@ def train(groups: dict[str, GroupSet]) -> tuple[lgb.Booster, dict[str, Any], dic
 
     best: tuple[float, lgb.Booster, dict[str, Any]] | None = None
     results: list[dict[str, Any]] = []
-    for trial in tqdm(search_trials(), desc="hyperparameter search", unit="trial"):
+    settings = search_trials() if trials is None else trials
+    for trial in tqdm(settings, desc="hyperparameter search", unit="trial"):
         params = {**BASE_PARAMS, **trial}
         booster = lgb.train(
             params,
@@ -441,28 +446,61 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
         return out_dir
 
     started = time.perf_counter()
+    fit_ranker(data_dir, artifacts, out_dir, inputs=inputs)
+    print(f"ranker: wrote {out_dir} in {time.perf_counter() - started:.0f} s")
+    return out_dir
+
+
+def load_pipeline(artifacts: Path) -> Pipeline:
+    """Build the serving pipeline from the catalogue, encoder and index under ``artifacts``."""
     catalogue = Catalogue.load(artifacts / CATALOGUE_DIR)
     index = load_index_folder(artifacts / INDEX_DIR, artifacts / ENCODER_DIR, catalogue)
     catalogue_manifest = read_manifest(artifacts / CATALOGUE_DIR)
-    pipeline = Pipeline.build(
+    return Pipeline.build(
         catalogue,
         index,
         company_aliases=catalogue_manifest.get("company_aliases", {}),
         tag_aliases=catalogue_manifest.get("tag_aliases", {}),
     )
-    attempts = list(codeforces_attempts(data_dir, catalogue, ATTEMPTS_PER_USER))
+
+
+def fit_ranker(
+    data_dir: Path,
+    artifacts: Path,
+    out_dir: Path,
+    *,
+    inputs: str,
+    extra_examples: Sequence[Example] = (),
+    trials: Sequence[dict[str, Any]] | None = None,
+    per_user: dict[Split, int] | None = None,
+    attempts_per_user: dict[Split, int] | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train on the base data plus ``extra_examples`` and write the ranker folder; returns its manifest.
+
+    ``per_user`` and ``attempts_per_user`` override the Codeforces groups
+    (``CODEFORCES_PER_USER``) and P(solve) attempts (``ATTEMPTS_PER_USER``) per
+    user, so a test can train a smaller ranker through the same code.
+    ``manifest_extra`` is merged into the manifest.
+    """
+    pipeline = load_pipeline(artifacts)
+    catalogue = pipeline.catalogue
+    attempts = list(codeforces_attempts(data_dir, catalogue, attempts_per_user or ATTEMPTS_PER_USER))
     pipeline.solve_model, attempt_count = fit_solve_calibration(pipeline, attempts)
     print(f"ranker: P(solve) fitted on {attempt_count} real first attempts: {pipeline.solve_model}")
     examples = [
-        *codeforces_examples(data_dir, catalogue, CODEFORCES_PER_USER),
+        *codeforces_examples(data_dir, catalogue, per_user or CODEFORCES_PER_USER),
         *study_list_examples(data_dir, catalogue, STUDY_LIST_PER_LIST),
         *goal_switch_examples(data_dir, catalogue, GOAL_SWITCH_GROUPS, GOAL_SWITCH_SEED),
     ]
-    print(f"ranker: {len(examples)} examples from Codeforces sequences and study lists")
+    print(
+        f"ranker: {len(examples)} examples from Codeforces sequences and study lists, "
+        f"{len(extra_examples)} from feedback"
+    )
     encoder = OnnxEncoder.from_folder(artifacts / ENCODER_DIR)
-    groups = collect_groups(pipeline, examples, encoder)
+    groups = collect_groups(pipeline, [*examples, *extra_examples], encoder)
     print("ranker: training LightGBM lambdarank")
-    booster, metrics, params_chosen = train(groups)
+    booster, metrics, params_chosen = train(groups, trials)
     print(
         f"ranker: validation NDCG@10 {metrics['valid_ndcg@10']} "
         f"(baselines {metrics['baselines_valid_ndcg@10']})"
@@ -473,26 +511,22 @@ def train_ranker(data_dir: Path, artifacts: Path, *, force: bool = False) -> Pat
     (out_dir / PARAMS_FILE).write_text(json.dumps(params_chosen, indent=2, sort_keys=True) + "\n")
     valid_x, _ = groups["valid"].matrix()
     difference = export_onnx(booster, out_dir, valid_x[:2000])
-    write_manifest(
-        out_dir,
-        {
-            "artifact": "ranker",
-            "files": {
-                name: sha256_file(out_dir / name) for name in (RANKER_ONNX, RANKER_NATIVE, PARAMS_FILE)
-            },
-            "inputs_sha256": inputs,
-            "feature_names": list(FEATURE_NAMES),
-            "params": params_chosen,
-            "solve_model": {**pipeline.solve_model.to_dict(), "attempts": attempt_count},
-            "metrics": metrics,
-            "onnx": {"opset": ONNX_OPSET, "max_abs_difference": difference},
-            "versions": {"lightgbm": lgb.__version__, "onnxruntime": ort.__version__},
-            "machine": platform.machine(),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-    print(f"ranker: wrote {out_dir} in {time.perf_counter() - started:.0f} s")
-    return out_dir
+    manifest = {
+        "artifact": "ranker",
+        "files": {name: sha256_file(out_dir / name) for name in (RANKER_ONNX, RANKER_NATIVE, PARAMS_FILE)},
+        "inputs_sha256": inputs,
+        "feature_names": list(FEATURE_NAMES),
+        "params": params_chosen,
+        "solve_model": {**pipeline.solve_model.to_dict(), "attempts": attempt_count},
+        "metrics": metrics,
+        "onnx": {"opset": ONNX_OPSET, "max_abs_difference": difference},
+        "versions": {"lightgbm": lgb.__version__, "onnxruntime": ort.__version__},
+        "machine": platform.machine(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(manifest_extra or {}),
+    }
+    write_manifest(out_dir, manifest)
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> None:

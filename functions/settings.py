@@ -238,3 +238,60 @@ def get_settings() -> Settings:
 
     return settings
 
+
+# The weekly retraining function reads the registry and feedback settings
+# above, plus these.
+RETRAIN_WORK_DIR_VAR = "RETRAIN_WORK_DIR"
+RETRAIN_DATA_DIR_VAR = "RETRAIN_DATA_DIR"
+RETRAIN_AUTO_PROMOTE_VAR = "RETRAIN_AUTO_PROMOTE"
+RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR = "RETRAIN_MIN_FEEDBACK_EXAMPLES"
+DEFAULT_RETRAIN_WORK_DIR = Path("/tmp") / "retrain"
+DEFAULT_RETRAIN_DATA_DIR = Path("data")
+DEFAULT_RETRAIN_MIN_FEEDBACK_EXAMPLES = 20
+MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """Configuration of the retraining function, on top of ``Settings``.
+
+    Attributes
+    ----------
+    work_dir
+        Scratch folder for the fetched version and the candidate.
+    data_dir
+        The bundled base data (Codeforces sequences, study lists).
+    auto_promote
+        Promote the candidate when it passes the registry's metric gate.
+    min_feedback_examples
+        Fewer training examples from feedback than this publishes nothing.
+    """
+
+    work_dir: Path = DEFAULT_RETRAIN_WORK_DIR
+    data_dir: Path = PROJECT_ROOT / DEFAULT_RETRAIN_DATA_DIR
+    auto_promote: bool = False
+    min_feedback_examples: int = DEFAULT_RETRAIN_MIN_FEEDBACK_EXAMPLES
+
+
+def _parse_min_feedback_examples(raw: str) -> int:
+    if raw.strip() == "":
+        return DEFAULT_RETRAIN_MIN_FEEDBACK_EXAMPLES
+    expected = f"a whole number from 1 to {MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES}"
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR, raw, expected) from exc
+    if not 1 <= value <= MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES:
+        raise SettingsError(RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR, raw, expected)
+    return value
+
+
+def load_retrain_settings(environ: Mapping[str, str] | None = None) -> RetrainSettings:
+    """Parse the retraining settings from ``environ`` (default: ``os.environ``); raises SettingsError."""
+    env = os.environ if environ is None else environ
+    return RetrainSettings(
+        work_dir=Path(env.get(RETRAIN_WORK_DIR_VAR, "").strip() or DEFAULT_RETRAIN_WORK_DIR),
+        data_dir=resolve_artifacts_dir(env.get(RETRAIN_DATA_DIR_VAR, "").strip() or DEFAULT_RETRAIN_DATA_DIR),
+        auto_promote=_parse_bool(RETRAIN_AUTO_PROMOTE_VAR, env.get(RETRAIN_AUTO_PROMOTE_VAR, "")),
+        min_feedback_examples=_parse_min_feedback_examples(env.get(RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR, "")),
+    )

@@ -178,9 +178,14 @@ def version_of(artifacts: Path, components: Sequence[str]) -> str:
     This is the hash that ``ranking.service.model_version_of`` computes, so with
     every built component it equals the version that the service reports.
     """
+    return version_from_manifests([manifest_sha256(artifacts / name) for name in components])
+
+
+def version_from_manifests(manifest_sha256s: Sequence[str]) -> str:
+    """Return the 12-hex version id of components with these manifest sha256s, in component order."""
     digest = hashlib.sha256()
-    for name in components:
-        digest.update(manifest_sha256(artifacts / name).encode())
+    for value in manifest_sha256s:
+        digest.update(value.encode())
     return digest.hexdigest()[:12]
 
 
@@ -232,7 +237,11 @@ def load_metrics(path: Path, key: str, artifacts: Path) -> dict[str, Any]:
             f"metrics {path} are for model version {evaluated}, but {artifacts} is version {built}; "
             "rerun `python -m export.evaluate`"
         )
-    return {"key": key, "value": value, "evaluated_version": evaluated}
+    record: dict[str, Any] = {"key": key, "value": value, "evaluated_version": evaluated}
+    if isinstance(data.get("codeforces_test_per_user"), int):
+        # Compared by the promotion gate: scores from different held-out cuts are not comparable.
+        record["evaluation"] = {"codeforces_test_per_user": data["codeforces_test_per_user"]}
+    return record
 
 
 def publish(
@@ -270,6 +279,55 @@ def publish(
             key = version_key(prefix, version, f"{component}/{file_name}")
             s3.upload_file(str(artifacts / component / file_name), bucket, key)
 
+    release["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _put_json(s3, bucket, release_key, release)
+    return version
+
+
+def publish_derived(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    base_version: str,
+    artifacts: Path,
+    replaced: Sequence[str],
+    metrics: dict[str, Any],
+    source: dict[str, Any],
+) -> str:
+    """Publish ``replaced`` components from ``artifacts`` with the other components of ``base_version``.
+
+    The retraining job uses it to publish a new ranker next to the active
+    version's catalogue, encoder, index and explainer: those objects are
+    copied inside S3, not downloaded and uploaded again. ``source`` is stored
+    in release.json (what the version was derived from). Returns the new
+    version id; publishing the same candidate twice does nothing.
+    """
+    base = check_complete(s3, bucket, prefix, base_version)
+    local = build_release(artifacts, replaced, metrics)
+    components: dict[str, Any] = {**base["components"], **local["components"]}
+    order = [name for name in (*REQUIRED_COMPONENTS, EXPLAINER_DIR) if name in components]
+    order += sorted(set(components) - set(order))
+    version = version_from_manifests([components[name]["manifest_sha256"] for name in order])
+    release: dict[str, Any] = {
+        "version": version,
+        "components": components,
+        "metrics": metrics,
+        "total_bytes": sum(
+            int(info["size"]) for entry in components.values() for info in entry["files"].values()
+        ),
+        "source": source,
+    }
+    release_key = version_key(prefix, version, RELEASE_NAME)
+    if _get_json(s3, bucket, release_key) is not None:
+        return version
+    for component in order:
+        for file_name in components[component]["files"]:
+            key = version_key(prefix, version, f"{component}/{file_name}")
+            if component in replaced:
+                s3.upload_file(str(artifacts / component / file_name), bucket, key)
+            else:
+                base_key = version_key(prefix, base_version, f"{component}/{file_name}")
+                s3.copy({"Bucket": bucket, "Key": base_key}, bucket, key)
     release["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     _put_json(s3, bucket, release_key, release)
     return version
@@ -461,9 +519,17 @@ def promote(
         raise RegistryError(f"version {version} is already active in SSM parameter {parameter}")
 
     if current is not None and not force:
-        current_metric = release_metric(read_release(s3, bucket, prefix, current))
+        current_release = read_release(s3, bucket, prefix, current)
+        current_metric = release_metric(current_release)
         candidate_metric = release_metric(release)
         key = release.get("metrics", {}).get("key", DEFAULT_METRIC_KEY)
+        settings = [r.get("metrics", {}).get("evaluation") for r in (current_release, release)]
+        if None not in settings and settings[0] != settings[1]:
+            raise RegistryError(
+                f"version {version} was evaluated with {settings[1]} and active version {current} "
+                f"with {settings[0]}, so their {key} cannot be compared; evaluate both the same way "
+                "or promote with --force"
+            )
         if current_metric is not None and candidate_metric is None:
             raise RegistryError(
                 f"version {version} has no metric but active version {current} has "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,14 @@ def read_release(s3: Any, bucket: str, prefix: str, version: str) -> dict[str, A
     return release
 
 
-def _release_files(release: dict[str, Any]) -> list[tuple[str, str, str, int]]:
-    """List (component, file, sha256, size) for every file of the release."""
+def _release_files(
+    release: dict[str, Any], components: Sequence[str] | None = None
+) -> list[tuple[str, str, str, int]]:
+    """List (component, file, sha256, size) for every file of the release, or of ``components``."""
     files = []
     for component, details in sorted(release["components"].items()):
+        if components is not None and component not in components:
+            continue
         for name, entry in sorted(details.get("files", {}).items()):
             files.append((component, name, str(entry["sha256"]), int(entry["size"])))
     if not files:
@@ -90,6 +94,16 @@ def _download(s3: Any, bucket: str, key: str, target: Path) -> str:
     return digest.hexdigest()
 
 
+def _verified_components(folder: Path) -> list[str] | str | None:
+    """Return the components a verified fetch of ``folder`` holds ("all" or a list), or None."""
+    try:
+        marker = json.loads((folder / VERIFIED_MARKER).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    value = marker.get("components", "all") if isinstance(marker, dict) else None
+    return value if isinstance(value, str | list) else None
+
+
 def fetch_version(
     s3: Any,
     bucket: str,
@@ -98,18 +112,26 @@ def fetch_version(
     dest_root: Path,
     *,
     disk_usage: DiskUsage = shutil.disk_usage,
+    components: Sequence[str] | None = None,
 ) -> Path:
     """Download ``version`` into ``dest_root/version`` and return that folder.
 
-    A folder fetched and verified before is reused. Raises ArtifactError when
-    the release is unreadable, the disk lacks space, or any file is missing
-    or differs from its sha256 or size; the partial download is removed.
+    ``components`` limits the download to those component folders (the
+    retraining job needs no explainer). A folder fetched and verified before
+    with the same components is reused. Raises ArtifactError when the release
+    is unreadable, lacks a requested component, the disk lacks space, or any
+    file is missing or differs from its sha256 or size; the partial download
+    is removed.
     """
     target = dest_root / version
-    if (target / VERIFIED_MARKER).is_file():
+    wanted = None if components is None else sorted(components)
+    if _verified_components(target) == (wanted or "all"):
         return target
     release = read_release(s3, bucket, prefix, version)
-    files = _release_files(release)
+    missing = sorted(set(wanted or ()) - set(release["components"]))
+    if missing:
+        raise ArtifactError(f"model version {version} has no {', '.join(missing)} component")
+    files = _release_files(release, wanted)
     needed = sum(size for *_, size in files)
     dest_root.mkdir(parents=True, exist_ok=True)
     free = int(disk_usage(dest_root).free)
@@ -131,7 +153,8 @@ def fetch_version(
                 raise ArtifactError(
                     f"s3://{bucket}/{key} does not match the sha256 or size in its release.json"
                 )
-        (partial / VERIFIED_MARKER).write_text(json.dumps({"version": version, "files": len(files)}) + "\n")
+        marker = {"version": version, "files": len(files), "components": wanted or "all"}
+        (partial / VERIFIED_MARKER).write_text(json.dumps(marker) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     finally:

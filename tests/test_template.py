@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,15 @@ def serverless_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def api_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The functions behind API routes; the scheduled retraining function has none."""
+    return {
+        name: properties
+        for name, properties in serverless_functions(template).items()
+        if any(event["Type"] == "Api" for event in properties["Events"].values())
+    }
+
+
 def test_cfn_lint_reports_nothing() -> None:
     matches = lint_file(Path(TEMPLATE))
 
@@ -53,9 +64,11 @@ def keep_root_logging() -> Iterator[None]:
 def test_handlers_are_importable() -> None:
     functions = serverless_functions(load_template())
 
-    assert set(functions) == {"RecommendFunction", "ExplainFunction", "FeedbackFunction"}
+    assert set(functions) == {"RecommendFunction", "ExplainFunction", "FeedbackFunction", "RetrainFunction"}
     for name, properties in functions.items():
-        module_name, _, attribute = properties["Handler"].rpartition(".")
+        # The retraining function is a container image, which names its handler in ImageConfig.
+        handler = properties.get("Handler") or properties["ImageConfig"]["Command"][0]
+        module_name, _, attribute = handler.rpartition(".")
         module = importlib.import_module(module_name)
         assert callable(getattr(module, attribute)), name
 
@@ -104,7 +117,7 @@ def test_functions_deploy_through_canary() -> None:
     }
 
     assert alias == "live"
-    for name, properties in serverless_functions(template).items():
+    for name, properties in api_functions(template).items():
         preference = properties["DeploymentPreference"]
         referenced = {alarm["Ref"] for alarm in preference["Alarms"]}
         assert properties.get("AutoPublishAlias", alias) == "live", name
@@ -117,7 +130,7 @@ def test_api_key_required_except_health() -> None:
     template = load_template()
     api = template["Resources"]["PracticeApi"]["Properties"]
     required = {}
-    for properties in serverless_functions(template).values():
+    for properties in api_functions(template).values():
         for event in properties["Events"].values():
             route = event["Properties"]
             override = route.get("Auth", {}).get("ApiKeyRequired")
@@ -128,18 +141,6 @@ def test_api_key_required_except_health() -> None:
     assert required["/explain"] is True
     assert required["/feedback"] is True
     assert required["/health"] is False
-
-
-def test_model_refresh_seconds_reaches_functions() -> None:
-    template = load_template()
-    variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    parameter = template["Parameters"]["ModelRefreshSeconds"]
-
-    assert variables["MODEL_REFRESH_SECONDS"] == {"Ref": "ModelRefreshSeconds"}
-    assert parameter["Default"] == 60
-    assert parameter["MinValue"] == 0
-    assert str(parameter["MaxValue"]) == str(settings_module.MAX_MODEL_REFRESH_SECONDS)
-    assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
 
 
 def test_globals_enable_auth_cors_and_tracing() -> None:
@@ -166,3 +167,65 @@ def test_template_settings_parse() -> None:
 
     assert settings.require_api_key is True
     assert settings.cors_allow_origin == "http://localhost:3000"
+
+
+def test_retraining_runs_weekly_from_its_image_with_an_alarm() -> None:
+    template = load_template()
+    resource = template["Resources"]["RetrainFunction"]
+    properties = resource["Properties"]
+    schedule = properties["Events"]["Weekly"]
+    alarm = template["Resources"]["RetrainErrorsAlarm"]["Properties"]
+
+    assert properties["PackageType"] == "Image"
+    assert properties["ImageConfig"]["Command"] == ["functions.retrain.handler"]
+    assert (REPO_ROOT / resource["Metadata"]["Dockerfile"]).is_file()
+    assert properties["Timeout"] == 900
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "RetrainSchedule"}
+    assert template["Parameters"]["RetrainSchedule"]["Default"] == "cron(0 3 ? * MON *)"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "RetrainFunction"}}]
+    variables = properties["Environment"]["Variables"]
+    assert variables["FEEDBACK_BUCKET"] == {"Ref": "FeedbackBucket"}
+    assert variables["RETRAIN_AUTO_PROMOTE"] == {"Ref": "RetrainAutoPromote"}
+
+
+def test_zip_functions_use_a_runtime_the_wheels_support() -> None:
+    # onnxruntime and numpy ship manylinux_2_28 wheels only; python3.11 on Lambda has glibc 2.26.
+    for name, properties in api_functions(load_template()).items():
+        assert properties["Runtime"] == "python3.12", name
+    dockerfile = (REPO_ROOT / "infra" / "retrain.Dockerfile").read_text()
+    assert "FROM public.ecr.aws/lambda/python:3.12" in dockerfile
+
+
+def test_retrain_image_holds_what_the_job_reads() -> None:
+    from export import ranker_data
+
+    dockerfile = (REPO_ROOT / "infra" / "retrain.Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    for package in ("functions", "ranking", "export", "infra"):
+        assert package in copied, package
+    for path in (ranker_data.SUBMISSIONS, ranker_data.NEETCODE, ranker_data.A2OJ):
+        assert f"data/{path.parts[0]}" in copied, path
+    assert '".[serving,retrain]"' in dockerfile
+    # The image has no PyTorch, scikit-learn or plotting stack: the job must import without them.
+    absent = ("torch", "transformers", "sklearn", "matplotlib", "optimum", "sentence_transformers")
+    script = (
+        f"import sys; sys.modules.update(dict.fromkeys({absent!r})); "
+        "import functions.retrain, export.retrain; print('imported')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
+    assert result.stdout.strip() == "imported"
+
+
+def test_model_refresh_seconds_reaches_functions() -> None:
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    parameter = template["Parameters"]["ModelRefreshSeconds"]
+
+    assert variables["MODEL_REFRESH_SECONDS"] == {"Ref": "ModelRefreshSeconds"}
+    assert parameter["Default"] == 60
+    assert parameter["MinValue"] == 0
+    assert str(parameter["MaxValue"]) == str(settings_module.MAX_MODEL_REFRESH_SECONDS)
+    assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
