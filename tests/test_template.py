@@ -229,3 +229,23 @@ def test_model_refresh_seconds_reaches_functions() -> None:
     assert parameter["MinValue"] == 0
     assert str(parameter["MaxValue"]) == str(settings_module.MAX_MODEL_REFRESH_SECONDS)
     assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
+
+
+def test_deploy_guide_covers_the_template() -> None:
+    template = load_template()
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    alarms = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    documented_alarms = ("ErrorsAlarm", "LatencyP95Alarm", "LatencyP99Alarm")
+
+    for name in template["Parameters"]:
+        assert f"`{name}`" in guide, f"parameter {name} is not in docs/deploy.md"
+    for name in template["Outputs"]:
+        assert f"`{name}`" in guide, f"output {name} is not in docs/deploy.md"
+    for name in alarms:
+        assert f"`{name}`" in guide or name.endswith(documented_alarms), name
+    for suffix in documented_alarms:
+        assert f"`*{suffix}`" in guide, suffix
