@@ -7,7 +7,7 @@ ARTIFACTS ?= build/artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install artifacts explainer-env explainer demo serve test lint typecheck bench bench-explainer evaluate-explainer finetune report lambda-package clean
+.PHONY: lambda-smoke install artifacts explainer-env explainer demo serve test lint typecheck bench bench-explainer evaluate-explainer finetune report lambda-package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,14 @@ evaluate-explainer: artifacts
 
 lambda-package: artifacts
 	$(PY) -m infra.package_lambda --artifacts $(ARTIFACTS) --out build/lambda
+
+# Serve one request from the Lambda package on the runtime's Python
+# (python3.12 in template.yaml), in build/lambda-venv. Needs that interpreter.
+LAMBDA_PYTHON ?= python3.12
+lambda-smoke: lambda-package
+	$(LAMBDA_PYTHON) -m venv build/lambda-venv
+	build/lambda-venv/bin/pip install --quiet -r build/lambda/requirements.txt boto3
+	cd build/lambda && ../lambda-venv/bin/python ../../infra/smoke_lambda.py ../../tests/events/apigw_v1_recommend.json
 
 clean:
 	rm -rf build

@@ -13,7 +13,7 @@ import pytest
 
 from infra.package_lambda import PackagingError, lambda_requirements, package_lambda
 from ranking.exceptions import ArtifactError
-from tests.conftest import EVENTS_DIR
+from tests.conftest import EVENTS_DIR, REPO_ROOT
 
 # Runs inside the package folder, as Lambda would: the handler module is
 # imported from there, with ARTIFACTS_DIR set as template.yaml sets it.
@@ -108,3 +108,23 @@ def test_package_rejects_corrupt_artifact(artifacts_dir: Path, tmp_path: Path) -
         handle.write(b"0")
     with pytest.raises(PackagingError, match=r"ranker\.onnx does not match the sha256"):
         package_lambda(copy, tmp_path / "out")
+
+
+def test_smoke_script_passes_in_package(package_dir: Path) -> None:
+    # `make lambda-smoke` runs this script on the runtime's Python; here it runs on the test interpreter.
+    script = REPO_ROOT / "infra" / "smoke_lambda.py"
+    event = EVENTS_DIR / "apigw_v1_recommend.json"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+
+    result = subprocess.run(
+        [sys.executable, str(script), str(event)],
+        cwd=package_dir,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "with an API key id: 200, 5 recommendations" in result.stdout
+    assert "without one: 403 forbidden" in result.stdout
