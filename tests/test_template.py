@@ -149,6 +149,7 @@ def test_globals_enable_auth_cors_and_tracing() -> None:
     variables = function_globals["Environment"]["Variables"]
 
     assert function_globals["Tracing"] == "Active"
+    assert template["Resources"]["PracticeApi"]["Properties"]["TracingEnabled"] is True
     assert variables["REQUIRE_API_KEY"] == "true"
     assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "CorsAllowOrigins"}
     assert variables["POWERTOOLS_SERVICE_NAME"] == "practice-recommender"
