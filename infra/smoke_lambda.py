@@ -5,7 +5,8 @@ Usage (``make lambda-smoke`` does all three steps)::
     python -m infra.package_lambda --artifacts build/artifacts --out build/lambda
     python3.12 -m venv build/lambda-venv
     build/lambda-venv/bin/pip install -r build/lambda/requirements.txt boto3
-    cd build/lambda && ../lambda-venv/bin/python ../../infra/smoke_lambda.py ../../tests/events/apigw_v1_recommend.json
+    cd build/lambda && ../lambda-venv/bin/python ../../infra/smoke_lambda.py \\
+        ../../tests/events/apigw_v1_recommend.json
 
 It checks what ``sam build`` cannot: that the package's code and the
 versions in its ``requirements.txt`` import and serve on the runtime's
