@@ -315,7 +315,7 @@ def ranker_ndcg(
 
 
 def codeforces_test_examples(data_dir: Path, catalogue: Any, per_user: int) -> list[Example]:
-    """The held-out Codeforces next-solve groups: the last 10 % of each user's sequence."""
+    """Build the held-out Codeforces next-solve groups from the last 10 % of each user's sequence."""
     return [e for e in codeforces_examples(data_dir, catalogue, {"test": per_user}) if e.split == "test"]
 
 

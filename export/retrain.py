@@ -76,7 +76,7 @@ class RetrainError(RuntimeError):
 
 @dataclass(frozen=True)
 class RetrainConfig:
-    """Where the registry and the feedback live, and how large the run is."""
+    """Locations of the registry and the feedback, and the size of one run."""
 
     model_bucket: str
     prefix: str = DEFAULT_PREFIX

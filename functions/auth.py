@@ -48,7 +48,7 @@ def is_protected(path: str) -> bool:
 
 
 class AuthContextMiddleware:
-    """Answer 403 on a protected route whose event lacks an auth context, when ``required``."""
+    """Return 403 for a protected route whose event lacks an auth context, when ``required``."""
 
     def __init__(self, app: ASGIApp, required: bool) -> None:
         self.app = app

@@ -1,6 +1,6 @@
 """Add ``Access-Control-Allow-Origin`` to every response, errors included.
 
-The REST API answers CORS preflights itself (template.yaml), but a browser
+The REST API responds to CORS preflights itself (template.yaml), but a browser
 also needs the header on the actual response before it lets a page read it.
 The origin comes from ``CORS_ALLOW_ORIGIN``, the same value as the
 template's ``CorsAllowOrigins``. With one origin rather than ``*``, the

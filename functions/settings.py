@@ -159,17 +159,24 @@ def _parse_encoder_threads(raw: str) -> int | None:
     return threads
 
 
-def _parse_model_refresh_seconds(raw: str) -> int:
+def _parse_whole_number(variable: str, raw: str, default: int, low: int, high: int, expected: str) -> int:
+    """Parse ``raw`` as an integer from ``low`` to ``high``; empty gives ``default``."""
     if raw.strip() == "":
-        return DEFAULT_MODEL_REFRESH_SECONDS
-    expected = f"a whole number of seconds from 0 to {MAX_MODEL_REFRESH_SECONDS}, where 0 turns refresh off"
+        return default
     try:
-        seconds = int(raw)
+        value = int(raw)
     except ValueError as exc:
-        raise SettingsError(MODEL_REFRESH_SECONDS_VAR, raw, expected) from exc
-    if not 0 <= seconds <= MAX_MODEL_REFRESH_SECONDS:
-        raise SettingsError(MODEL_REFRESH_SECONDS_VAR, raw, expected)
-    return seconds
+        raise SettingsError(variable, raw, expected) from exc
+    if not low <= value <= high:
+        raise SettingsError(variable, raw, expected)
+    return value
+
+
+def _parse_model_refresh_seconds(raw: str) -> int:
+    expected = f"a whole number of seconds from 0 to {MAX_MODEL_REFRESH_SECONDS}, where 0 turns refresh off"
+    return _parse_whole_number(
+        MODEL_REFRESH_SECONDS_VAR, raw, DEFAULT_MODEL_REFRESH_SECONDS, 0, MAX_MODEL_REFRESH_SECONDS, expected
+    )
 
 
 def _parse_bool(variable: str, raw: str) -> bool:
@@ -274,16 +281,15 @@ class RetrainSettings:
 
 
 def _parse_min_feedback_examples(raw: str) -> int:
-    if raw.strip() == "":
-        return DEFAULT_RETRAIN_MIN_FEEDBACK_EXAMPLES
     expected = f"a whole number from 1 to {MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES}"
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR, raw, expected) from exc
-    if not 1 <= value <= MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES:
-        raise SettingsError(RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR, raw, expected)
-    return value
+    return _parse_whole_number(
+        RETRAIN_MIN_FEEDBACK_EXAMPLES_VAR,
+        raw,
+        DEFAULT_RETRAIN_MIN_FEEDBACK_EXAMPLES,
+        1,
+        MAX_RETRAIN_MIN_FEEDBACK_EXAMPLES,
+        expected,
+    )
 
 
 def load_retrain_settings(environ: Mapping[str, str] | None = None) -> RetrainSettings:

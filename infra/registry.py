@@ -19,7 +19,7 @@ Layout under ``s3://{bucket}/{prefix}/`` (the cold-start fetcher reads it):
   a version without it is incomplete and is not listed.
 * ``promotions.json``: the list of promotions and rollbacks, oldest first.
   It is written with S3 conditional writes, so a promote or rollback that
-  runs at the same time as another fails and asks to be run again.
+  runs at the same time as another fails with a message to run it again.
 
 The active version is the value of an SSM String parameter
 (``--parameter``). The promotion gate compares one number: by default the

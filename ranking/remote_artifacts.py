@@ -95,7 +95,7 @@ def _download(s3: Any, bucket: str, key: str, target: Path) -> str:
 
 
 def _verified_components(folder: Path) -> list[str] | str | None:
-    """Return the components a verified fetch of ``folder`` holds ("all" or a list), or None."""
+    """Return the components that a verified fetch of ``folder`` contains ("all" or a list), or None."""
     try:
         marker = json.loads((folder / VERIFIED_MARKER).read_text())
     except (OSError, json.JSONDecodeError):
@@ -124,14 +124,14 @@ def fetch_version(
     is removed.
     """
     target = dest_root / version
-    wanted = None if components is None else sorted(components)
-    if _verified_components(target) == (wanted or "all"):
+    requested = None if components is None else sorted(components)
+    if _verified_components(target) == (requested or "all"):
         return target
     release = read_release(s3, bucket, prefix, version)
-    missing = sorted(set(wanted or ()) - set(release["components"]))
+    missing = sorted(set(requested or ()) - set(release["components"]))
     if missing:
         raise ArtifactError(f"model version {version} has no {', '.join(missing)} component")
-    files = _release_files(release, wanted)
+    files = _release_files(release, requested)
     needed = sum(size for *_, size in files)
     dest_root.mkdir(parents=True, exist_ok=True)
     free = int(disk_usage(dest_root).free)
@@ -153,7 +153,7 @@ def fetch_version(
                 raise ArtifactError(
                     f"s3://{bucket}/{key} does not match the sha256 or size in its release.json"
                 )
-        marker = {"version": version, "files": len(files), "components": wanted or "all"}
+        marker = {"version": version, "files": len(files), "components": requested or "all"}
         (partial / VERIFIED_MARKER).write_text(json.dumps(marker) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from functions.settings import PROJECT_ROOT, Settings, SettingsError, load_retrain_settings, load_settings
 
 
 def test_defaults_without_environment() -> None:
@@ -83,3 +83,44 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(AttributeError):
         settings.log_level = "DEBUG"  # type: ignore[misc]
+
+
+def test_retrain_settings_defaults() -> None:
+    settings = load_retrain_settings({})
+
+    assert settings.work_dir == Path("/tmp") / "retrain"
+    assert settings.data_dir == PROJECT_ROOT / "data"
+    assert settings.auto_promote is False
+    assert settings.min_feedback_examples == 20
+
+
+def test_retrain_settings_parse() -> None:
+    settings = load_retrain_settings(
+        {
+            "RETRAIN_WORK_DIR": "/scratch/retrain",
+            "RETRAIN_DATA_DIR": "data",
+            "RETRAIN_AUTO_PROMOTE": "true",
+            "RETRAIN_MIN_FEEDBACK_EXAMPLES": "500",
+        }
+    )
+
+    assert settings.work_dir == Path("/scratch/retrain")
+    assert settings.data_dir == PROJECT_ROOT / "data"
+    assert settings.auto_promote is True
+    assert settings.min_feedback_examples == 500
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RETRAIN_AUTO_PROMOTE", "maybe"),
+        ("RETRAIN_MIN_FEEDBACK_EXAMPLES", "0"),
+        ("RETRAIN_MIN_FEEDBACK_EXAMPLES", "many"),
+        ("RETRAIN_MIN_FEEDBACK_EXAMPLES", "1000001"),
+    ],
+)
+def test_bad_retrain_value_names_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"environment variable {variable}=") as info:
+        load_retrain_settings({variable: value})
+
+    assert info.value.variable == variable

@@ -29,7 +29,7 @@ def event(number: int, learner: str, problem_id: str, action: str, **extra: Any)
     }
 
 
-def test_solve_sequence_gives_graded_examples(recommender: Recommender, problem_ids: list[str]) -> None:
+def test_solve_sequence_graded_examples(recommender: Recommender, problem_ids: list[str]) -> None:
     p = problem_ids
     events = [
         event(0, "aa", p[0], "failed", time_spent_minutes=30.0),
@@ -42,7 +42,8 @@ def test_solve_sequence_gives_graded_examples(recommender: Recommender, problem_
     ]
     examples, stats = feedback_examples(events, recommender.pipeline.catalogue)
 
-    assert stats.events == 7 and stats.learners == 1
+    assert stats.events == 7
+    assert stats.learners == 1
     # Four first solves, the first MIN_PRIOR_SOLVES only build history.
     assert len(examples) == 4 - MIN_PRIOR_SOLVES == 2
     first = examples[0]
@@ -50,16 +51,15 @@ def test_solve_sequence_gives_graded_examples(recommender: Recommender, problem_
     # History before the third solve: p0 failed once then solved (2 attempts, 40 minutes), p1 solved.
     history = {item.problem_id: item for item in first.profile.history}
     assert set(history) == {p[0], p[1]}
-    assert history[p[0]].status == "solved" and history[p[0]].attempts == 2
+    assert history[p[0]].status == "solved"
+    assert history[p[0]].attempts == 2
     assert history[p[0]].time_spent_minutes == 40.0
     # The next solve is the positive; the clicked problem and the later solve are weaker positives.
     assert first.relevance == {p[2]: 3, p[3]: 1, p[4]: 1}
     assert examples[1].relevance == {p[4]: 3}
 
 
-def test_unknown_problems_and_unreadable_events_are_counted_not_used(
-    recommender: Recommender, problem_ids: list[str]
-) -> None:
+def test_bad_events_counted_and_skipped(recommender: Recommender, problem_ids: list[str]) -> None:
     events = [
         event(0, "bb", "codeforces:no-such-problem", "solved"),
         {**event(1, "bb", problem_ids[0], "solved"), "timestamp": "not a time"},
@@ -75,7 +75,7 @@ def test_unknown_problems_and_unreadable_events_are_counted_not_used(
     assert stats.skipped_unreadable == 4
 
 
-def test_learners_stay_apart_and_time_orders_events(recommender: Recommender, problem_ids: list[str]) -> None:
+def test_learners_apart_in_time_order(recommender: Recommender, problem_ids: list[str]) -> None:
     p = problem_ids
     # Stored out of order and interleaved with another learner.
     events = [
@@ -93,7 +93,7 @@ def test_learners_stay_apart_and_time_orders_events(recommender: Recommender, pr
     assert [item.problem_id for item in examples[0].profile.history] == [p[0], p[1]]
 
 
-def test_event_hash_ignores_storage_order() -> None:
+def test_event_hash_ignores_order() -> None:
     events = [{"event_id": "b", "x": 1}, {"event_id": "a", "x": 2}]
     assert events_sha256(events) == events_sha256(list(reversed(events)))
     assert events_sha256(events) != events_sha256([{"event_id": "a", "x": 3}, events[0]])

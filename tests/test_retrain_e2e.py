@@ -112,7 +112,7 @@ def small_config(tmp_path: Path, data_dir: Path, **overrides: Any) -> RetrainCon
     return RetrainConfig(**{**values, **overrides})
 
 
-def test_feedback_is_read_back_and_retrained_into_a_gated_candidate(
+def test_retrain_from_feedback_end_to_end(
     aws: SimpleNamespace, artifacts_dir: Path, data_dir: Path, tmp_path: Path, recommender: Recommender
 ) -> None:
     # Publish the built ranker with its held-out score, computed as the retraining computes it.
@@ -132,7 +132,8 @@ def test_feedback_is_read_back_and_retrained_into_a_gated_candidate(
     # Serve, then send the replayed feedback in batches of 100; one batch twice, as a client retry.
     app = container(tmp_path / "tmp-a")
     served = post_json(app, "/recommend", {"k": 3})
-    assert served.status_code == 200 and served.json()["model_version"] == base
+    assert served.status_code == 200
+    assert served.json()["model_version"] == base
     events = replayed_events(data_dir, recommender.pipeline.catalogue)
     batches = [events[i : i + 100] for i in range(0, len(events), 100)]
     for batch in [*batches, batches[0]]:
@@ -180,11 +181,13 @@ def test_feedback_is_read_back_and_retrained_into_a_gated_candidate(
         promote(aws.s3, aws.ssm, MODEL_BUCKET, PREFIX, PARAMETER, candidate, force=True, reason="test")
 
     after = post_json(container(tmp_path / "tmp-b"), "/recommend", {"k": 3})
-    assert after.status_code == 200 and after.json()["model_version"] == candidate
+    assert after.status_code == 200
+    assert after.json()["model_version"] == candidate
 
     rollback(aws.s3, aws.ssm, MODEL_BUCKET, PREFIX, PARAMETER, reason="test")
     back = post_json(container(tmp_path / "tmp-c"), "/recommend", {"k": 3})
-    assert back.status_code == 200 and back.json()["model_version"] == base
+    assert back.status_code == 200
+    assert back.json()["model_version"] == base
 
     # The same feedback again publishes the same candidate, not a second one.
     again = retrain(aws.s3, aws.ssm, store, small_config(tmp_path, data_dir, auto_promote=True))
@@ -195,7 +198,7 @@ def test_feedback_is_read_back_and_retrained_into_a_gated_candidate(
     assert ("promotion_refused" in again) is not passes
 
 
-def test_too_little_feedback_publishes_nothing(
+def test_retrain_skips_little_feedback(
     aws: SimpleNamespace, artifacts_dir: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     base_dir = tmp_path / "base"
@@ -213,15 +216,13 @@ def test_too_little_feedback_publishes_nothing(
     assert [r["version"] for r in list_versions(aws.s3, MODEL_BUCKET, PREFIX)] == [base]
 
 
-def test_retraining_before_any_promotion_is_refused(
-    aws: SimpleNamespace, data_dir: Path, tmp_path: Path
-) -> None:
+def test_retrain_rejects_no_active_version(aws: SimpleNamespace, data_dir: Path, tmp_path: Path) -> None:
     store = S3FeedbackStore(aws.s3, FEEDBACK_BUCKET, "feedback")
     with pytest.raises(RetrainError, match="promote a version before retraining"):
         retrain(aws.s3, aws.ssm, store, small_config(tmp_path, data_dir))
 
 
-def test_handler_refuses_without_buckets_with_one_log_line(
+def test_handler_rejects_missing_buckets(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from functions import retrain as retrain_function
@@ -239,4 +240,5 @@ def test_handler_refuses_without_buckets_with_one_log_line(
     finally:
         get_settings.cache_clear()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1 and "retraining cannot start" in errors[0].getMessage()
+    assert len(errors) == 1
+    assert "retraining cannot start" in errors[0].getMessage()

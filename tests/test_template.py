@@ -170,7 +170,7 @@ def test_template_settings_parse() -> None:
     assert settings.cors_allow_origin == "http://localhost:3000"
 
 
-def test_retraining_runs_weekly_from_its_image_with_an_alarm() -> None:
+def test_retrain_function_weekly_image() -> None:
     template = load_template()
     resource = template["Resources"]["RetrainFunction"]
     properties = resource["Properties"]
@@ -190,7 +190,7 @@ def test_retraining_runs_weekly_from_its_image_with_an_alarm() -> None:
     assert variables["RETRAIN_AUTO_PROMOTE"] == {"Ref": "RetrainAutoPromote"}
 
 
-def test_zip_functions_use_a_runtime_the_wheels_support() -> None:
+def test_zip_functions_use_python312() -> None:
     # onnxruntime and numpy ship manylinux_2_28 wheels only; python3.11 on Lambda has glibc 2.26.
     for name, properties in api_functions(load_template()).items():
         assert properties["Runtime"] == "python3.12", name
@@ -198,7 +198,7 @@ def test_zip_functions_use_a_runtime_the_wheels_support() -> None:
     assert "FROM public.ecr.aws/lambda/python:3.12" in dockerfile
 
 
-def test_retrain_image_holds_what_the_job_reads() -> None:
+def test_retrain_image_contents() -> None:
     from export import ranker_data
 
     dockerfile = (REPO_ROOT / "infra" / "retrain.Dockerfile").read_text()
@@ -232,7 +232,7 @@ def test_model_refresh_seconds_reaches_functions() -> None:
     assert parameter["Default"] == settings_module.DEFAULT_MODEL_REFRESH_SECONDS
 
 
-def test_deploy_guide_covers_the_template() -> None:
+def test_deploy_guide_covers_template() -> None:
     template = load_template()
     guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
     alarms = [
